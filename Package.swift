@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules import one way, top to bottom:
+// sluice → SluiceServer → SluiceHTTP, SluiceLimit → SluiceRedis → SluiceNet → Glibc.
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SluiceNet", targets: ["SluiceNet"]),
+        .library(name: "SluiceRedis", targets: ["SluiceRedis"]),
+    ],
+    dependencies: [],
+    targets: [
+        .target(name: "CSluiceLinux"),
+        .target(name: "SluiceNet", dependencies: ["CSluiceLinux"]),
+        .target(name: "SluiceRedis", dependencies: ["SluiceNet"]),
+        .executableTarget(name: "sluice", dependencies: ["SluiceRedis"]),
+        .target(
+            name: "SluiceTestSupport",
+            dependencies: ["SluiceNet"],
+            path: "Tests/SluiceTestSupport"
+        ),
+        .testTarget(name: "SluiceNetTests", dependencies: ["SluiceNet", "SluiceTestSupport"]),
+        .testTarget(
+            name: "SluiceRedisTests",
+            dependencies: ["SluiceRedis", "SluiceNet", "SluiceTestSupport"]
+        ),
+        .executableTarget(
+            name: "RedisPipelineBenchmark",
+            dependencies: ["SluiceRedis"],
+            path: "Benchmarks/RedisPipelineBenchmark"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,323 @@
+import SluiceNet
+
+/// Receives a command's reply, or why there is none. Always called on the connection's loop.
+public typealias RedisReplyHandler = (Result<RESPValue, RedisError>) -> Void
+
+/// One TCP connection to one Redis server, from connect to close. Owned by its event loop.
+///
+/// Commands sent during one loop iteration are appended to one buffer and leave in a single
+/// `write` when the iteration ends (auto-pipelining); replies complete them in order.
+/// A connection never reconnects — ``RedisNode`` replaces it — and it never resends:
+/// when it dies, each waiting command learns whether its bytes had been written (may have
+/// run: ``RedisError/Code/connectionClosed``) or not (``RedisError/Code/notSent``).
+final class RedisConnection: EventHandler {
+    enum State {
+        case connecting, handshaking, ready, closed
+    }
+
+    private struct Pending {
+        var handler: RedisReplyHandler
+        /// Offset of the command's first byte in the stream of everything queued on this connection.
+        var startOffset: UInt64
+        var deadline: UInt64
+    }
+
+    let loop: EventLoop
+    let address: SocketAddress
+    private let configuration: RedisConfiguration
+    private let socket: Socket
+    private(set) var state = State.connecting
+    private(set) var protocolVersion = 3
+    /// SHA-1s of the scripts this connection has sent with `SCRIPT LOAD`.
+    var loadedScripts: Set<String> = []
+    /// The last time bytes arrived; the heartbeat pings a connection quiet for longer than its interval.
+    private(set) var lastReadTime: UInt64
+
+    private var handshake: RedisHandshake
+    private var pending = RingBuffer<Pending>()
+    private var output: [UInt8] = []
+    private var outputStart = 0
+    private var bytesQueued: UInt64 = 0
+    private var bytesWritten: UInt64 = 0
+    private var flushScheduled = false
+    private var waitingForWritable = false
+    private var input: [UInt8] = Array(repeating: 0, count: 64 * 1024)
+    private var inputStart = 0
+    private var inputEnd = 0
+    private var decoder = RESPDecoder()
+    private var watchdog: TimerID?
+    private var connectTimer: TimerID?
+
+    private let onReady: (RedisConnection) -> Void
+    private let onClose: (RedisConnection, RedisError) -> Void
+    private let onPush: (RESPValue) -> Void
+
+    /// Starts connecting to `address`; `onReady` or `onClose` reports the outcome on `loop`.
+    init(
+        address: SocketAddress, configuration: RedisConfiguration, loop: EventLoop,
+        onReady: @escaping (RedisConnection) -> Void,
+        onClose: @escaping (RedisConnection, RedisError) -> Void,
+        onPush: @escaping (RESPValue) -> Void = { _ in }
+    ) throws(RedisError) {
+        self.address = address
+        self.configuration = configuration
+        self.loop = loop
+        self.onReady = onReady
+        self.onClose = onClose
+        self.onPush = onPush
+        self.handshake = RedisHandshake(configuration: configuration)
+        self.lastReadTime = MonotonicClock.now()
+        let endpoint = "\(configuration.endpoint) (\(address))"
+        let connected: Bool
+        do {
+            (socket, connected) = try Socket.connect(to: address)
+        } catch {
+            throw RedisError(code: .connectFailed, message: error.description, endpoint: endpoint)
+        }
+        do {
+            try loop.register(socket.fd, interest: connected ? .read : [.read, .write], handler: self)
+        } catch {
+            socket.close()
+            throw RedisError(code: .connectFailed, message: error.description, endpoint: endpoint)
+        }
+        connectTimer = loop.schedule(after: configuration.connectTimeout) { [weak self] in
+            guard let self, self.state == .connecting || self.state == .handshaking else { return }
+            self.close(.connectFailed, "no connection and handshake within \(configuration.connectTimeout)")
+        }
+        if connected { startHandshake() }
+    }
+
+    /// `host:port (address)` for messages.
+    var endpoint: String { "\(configuration.endpoint) (\(address))" }
+
+    /// Queues a command; it leaves with everything else queued in this loop iteration.
+    /// Only on a ready connection.
+    func send(_ arguments: [RESPArgument], deadline: UInt64, handler: @escaping RedisReplyHandler) {
+        precondition(state == .ready, "RedisConnection.send on a connection that is \(state)")
+        pending.append(Pending(handler: handler, startOffset: bytesQueued, deadline: deadline))
+        enqueue(arguments)
+        if watchdog == nil { armWatchdog(at: deadline) }
+    }
+
+    /// True when no command waits for a reply.
+    var isIdle: Bool { pending.isEmpty }
+
+    /// Closes the connection; every waiting command fails (see the type's description).
+    func close(_ code: RedisError.Code, _ message: String) {
+        guard state != .closed else { return }
+        state = .closed
+        loop.unregister(socket.fd)
+        socket.close()
+        if let watchdog { loop.cancel(watchdog) }
+        if let connectTimer { loop.cancel(connectTimer) }
+        let error = RedisError(code: code, message: message, endpoint: endpoint)
+        while let command = pending.popFirst() {
+            var failure = error
+            failure.wasSent = command.startOffset < bytesWritten
+            if !failure.wasSent {
+                failure.code = .notSent
+            } else if failure.code != .timeout {
+                failure.code = .connectionClosed
+                failure.message = "\(message); the command was written and may have run, so it is not retried"
+            }
+            command.handler(.failure(failure))
+        }
+        onClose(self, error)
+    }
+
+    // MARK: - Event loop callbacks
+
+    func handleEvents(_ events: UInt32) {
+        if state == .connecting {
+            do {
+                try socket.finishConnect()
+            } catch {
+                close(.connectFailed, error.description)
+                return
+            }
+            startHandshake()
+            return
+        }
+        if events & Readiness.readable != 0 { readAvailable() }
+        if state != .closed && events & Readiness.writable != 0 { writeOutput() }
+    }
+
+    // MARK: - Handshake
+
+    private func startHandshake() {
+        state = .handshaking
+        do {
+            try socket.setNoDelay()
+            try socket.setKeepAlive(idleSeconds: 5, intervalSeconds: 2, count: 3)
+            try socket.setUserTimeout(milliseconds: UInt32(configuration.tcpUserTimeout.nanoseconds / 1_000_000))
+            try loop.reregister(socket.fd, interest: .read)
+        } catch {
+            close(.connectFailed, error.description)
+            return
+        }
+        for command in handshake.start() { enqueue(command) }
+    }
+
+    private func handleHandshake(_ reply: RESPValue) {
+        switch handshake.receive(reply) {
+        case .wait:
+            break
+        case .send(let commands):
+            for command in commands { enqueue(command) }
+        case .ready(let version):
+            protocolVersion = version
+            state = .ready
+            if let connectTimer { loop.cancel(connectTimer) }
+            connectTimer = nil
+            onReady(self)
+        case .fail(let code, let message):
+            close(code, message)
+        }
+    }
+
+    // MARK: - Writing
+
+    private func enqueue(_ arguments: [RESPArgument]) {
+        let before = output.count
+        RESPEncoder.encodeCommand(arguments, into: &output)
+        bytesQueued += UInt64(output.count - before)
+        if !flushScheduled && !waitingForWritable {
+            flushScheduled = true
+            loop.afterTick { [self] in
+                flushScheduled = false
+                writeOutput()
+            }
+        }
+    }
+
+    private func writeOutput() {
+        guard state != .closed else { return }
+        while outputStart < output.count {
+            let result: IOResult<Int>
+            do {
+                result = try output.withUnsafeBytes { (bytes) throws(IOError) in
+                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputStart...]))
+                }
+            } catch {
+                close(.connectionClosed, "\(error)")
+                return
+            }
+            switch result {
+            case .processed(let count):
+                outputStart += count
+                bytesWritten += UInt64(count)
+            case .wouldBlock:
+                setWaitingForWritable(true)
+                return
+            }
+        }
+        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+        outputStart = 0
+        setWaitingForWritable(false)
+    }
+
+    private func setWaitingForWritable(_ waiting: Bool) {
+        guard waiting != waitingForWritable else { return }
+        waitingForWritable = waiting
+        do {
+            try loop.reregister(socket.fd, interest: waiting ? [.read, .write] : .read)
+        } catch {
+            close(.connectionClosed, "\(error)")
+        }
+    }
+
+    // MARK: - Reading
+
+    private func readAvailable() {
+        if inputEnd == input.count { makeRoomForInput() }
+        let result: IOResult<Int>
+        do {
+            result = try input.withUnsafeMutableBytes { (bytes) throws(IOError) in
+                try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[inputEnd...]))
+            }
+        } catch {
+            close(.connectionClosed, "\(error)")
+            return
+        }
+        switch result {
+        case .wouldBlock:
+            return
+        case .processed(0):
+            close(.connectionClosed, "the server closed the connection")
+            return
+        case .processed(let count):
+            inputEnd += count
+            lastReadTime = MonotonicClock.now()
+        }
+        decodeReplies()
+    }
+
+    private func makeRoomForInput() {
+        if inputStart > 0 {
+            input.withUnsafeMutableBytes { bytes in
+                bytes.baseAddress!.copyMemory(from: bytes.baseAddress! + inputStart, byteCount: inputEnd - inputStart)
+            }
+            inputEnd -= inputStart
+            inputStart = 0
+        }
+        if inputEnd == input.count { input.append(contentsOf: repeatElement(0, count: input.count)) }
+    }
+
+    private func decodeReplies() {
+        while state != .closed && inputStart < inputEnd {
+            let value: RESPValue?
+            var offset = 0
+            do {
+                value = try input.withUnsafeBytes { (bytes) throws(RESPDecodingError) in
+                    try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[inputStart..<inputEnd]), offset: &offset)
+                }
+            } catch {
+                close(.protocolError, "\(error)")
+                return
+            }
+            guard let value else { break }
+            inputStart += offset
+            deliver(value)
+        }
+        if inputStart == inputEnd {
+            inputStart = 0
+            inputEnd = 0
+        }
+    }
+
+    private func deliver(_ value: RESPValue) {
+        if case .push = value {
+            onPush(value)
+            return
+        }
+        if state == .handshaking {
+            handleHandshake(value)
+            return
+        }
+        guard let command = pending.popFirst() else {
+            close(.protocolError, "a reply arrived with no command waiting for it: \(value)")
+            return
+        }
+        if let message = value.errorMessage {
+            command.handler(.failure(RedisError(code: .server, message: message, endpoint: endpoint, wasSent: true)))
+        } else {
+            command.handler(.success(value))
+        }
+    }
+
+    // MARK: - Deadlines
+
+    private func armWatchdog(at deadline: UInt64) {
+        watchdog = loop.schedule(atNanoseconds: deadline) { [weak self] in self?.checkDeadlines() }
+    }
+
+    private func checkDeadlines() {
+        watchdog = nil
+        guard state != .closed, let head = pending.first else { return }
+        if head.deadline <= MonotonicClock.now() {
+            close(.timeout, "no reply within the command deadline; the connection is closed")
+        } else {
+            armWatchdog(at: head.deadline)
+        }
+    }
+}

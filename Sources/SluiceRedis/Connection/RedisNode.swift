@@ -1,0 +1,209 @@
+import SluiceNet
+
+/// A lasting channel to one Redis server from one event loop: it connects on first use,
+/// reconnects with backoff (resolving the name again each time), pings when idle, loads
+/// scripts where needed, and holds commands while no connection is ready.
+///
+/// A node belongs to its loop: call it only from that loop's thread (the server's request
+/// path does). Library users who are not on the loop use ``RedisClient``'s `async` API.
+///
+/// ```swift
+/// loop.execute {
+///     node.send(["INCR", "hits"]) { result in print(result) }
+/// }
+/// ```
+public final class RedisNode: @unchecked Sendable {
+    /// The loop this node belongs to.
+    public let loop: EventLoop
+    /// Where and how it connects.
+    public let configuration: RedisConfiguration
+    /// How many connections were opened after the first (visible for metrics and tests).
+    public private(set) var reconnects = 0
+
+    // Loop-confined state.
+    private var connection: RedisConnection?
+    private var connecting = false
+    private var waiting = RingBuffer<RedisRequest>()
+    private var backoff: Backoff
+    private var reconnectTimer: TimerID?
+    private var heartbeatTimer: TimerID?
+    private var waitingWatchdog: TimerID?
+    private var everConnected = false
+    private var isShutDown = false
+    private var lastError: RedisError?
+
+    /// A node for `configuration` on `loop`. Nothing connects until the first command.
+    public init(configuration: RedisConfiguration, loop: EventLoop) {
+        self.configuration = configuration
+        self.loop = loop
+        self.backoff = configuration.reconnectBackoff
+    }
+
+    /// Sends a command; `handler` gets the reply on the loop. `timeout` defaults to
+    /// ``RedisConfiguration/commandTimeout`` and covers waiting for a connection too.
+    public func send(_ arguments: [RESPArgument], timeout: Duration? = nil, handler: @escaping RedisReplyHandler) {
+        submit(RedisRequest(arguments: arguments, deadline: deadline(timeout), handler: handler))
+    }
+
+    /// Runs `script` with `EVALSHA`, loading it first on connections that lack it and once
+    /// more after a `NOSCRIPT` reply.
+    public func evalScript(
+        _ script: RedisScript, keys: [RESPArgument], arguments: [RESPArgument], timeout: Duration? = nil,
+        handler: @escaping RedisReplyHandler
+    ) {
+        let command: [RESPArgument] = ["EVALSHA", .string(script.sha1), .integer(Int64(keys.count))] + keys + arguments
+        submit(RedisRequest(arguments: command, script: script, deadline: deadline(timeout), handler: handler))
+    }
+
+    /// Closes the connection and fails every waiting command with ``RedisError/Code/shutdown``.
+    public func shutdown() {
+        isShutDown = true
+        for timer in [reconnectTimer, heartbeatTimer, waitingWatchdog].compactMap({ $0 }) { loop.cancel(timer) }
+        connection?.close(.shutdown, "the client is shutting down")
+        connection = nil
+        let error = RedisError(code: .shutdown, message: "the client is shutting down", endpoint: endpoint)
+        for request in waiting.removeAll() { request.handler(.failure(error)) }
+    }
+
+    private var endpoint: String { configuration.endpoint.description }
+
+    private func deadline(_ timeout: Duration?) -> UInt64 {
+        MonotonicClock.now() &+ (timeout ?? configuration.commandTimeout).nanoseconds
+    }
+
+    // MARK: - Dispatch
+
+    private func submit(_ request: RedisRequest) {
+        if isShutDown {
+            request.handler(.failure(RedisError(code: .shutdown, message: "the client was shut down", endpoint: endpoint)))
+            return
+        }
+        if let connection, connection.state == .ready {
+            dispatch(request, on: connection)
+            return
+        }
+        guard waiting.count < configuration.maxQueuedCommands else {
+            let message = "\(waiting.count) commands already wait for a connection"
+            request.handler(.failure(RedisError(code: .queueFull, message: message, endpoint: endpoint)))
+            return
+        }
+        waiting.append(request)
+        if waitingWatchdog == nil { armWaitingWatchdog(at: request.deadline) }
+        if connection == nil && !connecting && reconnectTimer == nil { connect() }
+    }
+
+    private func dispatch(_ request: RedisRequest, on connection: RedisConnection) {
+        if let script = request.script, !connection.loadedScripts.contains(script.sha1) {
+            connection.loadedScripts.insert(script.sha1)
+            // Ordered before the EVALSHA on the same connection; if it fails, EVALSHA says NOSCRIPT.
+            connection.send(["SCRIPT", "LOAD", .string(script.source)], deadline: request.deadline) { _ in }
+        }
+        connection.send(request.arguments, deadline: request.deadline) { [self] result in
+            guard case .failure(let error) = result else {
+                request.handler(result)
+                return
+            }
+            if error.code == .notSent && !isShutDown && request.deadline > MonotonicClock.now() {
+                submit(request)  // never written: safe to send on the next connection
+            } else if error.serverCode == "NOSCRIPT", let script = request.script, !request.reloadedScript {
+                connection.loadedScripts.remove(script.sha1)
+                var retry = request
+                retry.reloadedScript = true
+                submit(retry)  // NOSCRIPT means the script did not run: safe to retry once
+            } else {
+                request.handler(result)
+            }
+        }
+    }
+
+    // MARK: - Connecting
+
+    private func connect() {
+        connecting = true
+        Resolver.resolve(configuration.endpoint, on: loop) { [self] result in
+            guard !isShutDown else { return }
+            switch result {
+            case .success(let addresses):
+                open(addresses[(reconnects + backoff.attempt) % addresses.count])
+            case .failure(let error):
+                connectionFailed(RedisError(code: .connectFailed, message: error.description, endpoint: endpoint))
+            }
+        }
+    }
+
+    private func open(_ address: SocketAddress) {
+        do {
+            connection = try RedisConnection(
+                address: address, configuration: configuration, loop: loop,
+                onReady: { [weak self] connection in self?.connectionReady(connection) },
+                onClose: { [weak self] connection, error in self?.connectionClosed(connection, error) })
+        } catch {
+            connectionFailed(error)
+        }
+    }
+
+    private func connectionReady(_ connection: RedisConnection) {
+        connecting = false
+        backoff.reset()
+        if everConnected { reconnects += 1 }
+        everConnected = true
+        lastError = nil
+        scheduleHeartbeat()
+        for request in waiting.removeAll() { dispatch(request, on: connection) }
+    }
+
+    private func connectionClosed(_ closed: RedisConnection, _ error: RedisError) {
+        guard connection === closed else { return }
+        connection = nil
+        connectionFailed(error)
+    }
+
+    private func connectionFailed(_ error: RedisError) {
+        connecting = false
+        lastError = error
+        guard !isShutDown, reconnectTimer == nil else { return }
+        // Reconnect at once when commands wait (after a jittered pause); otherwise on next use.
+        let delay = backoff.nextDelay()
+        reconnectTimer = loop.schedule(after: delay) { [self] in
+            reconnectTimer = nil
+            if !waiting.isEmpty || everConnected { connect() }
+        }
+    }
+
+    // MARK: - Timers
+
+    private func scheduleHeartbeat() {
+        if let heartbeatTimer { loop.cancel(heartbeatTimer) }
+        heartbeatTimer = loop.schedule(after: configuration.heartbeatInterval) { [self] in
+            heartbeatTimer = nil
+            guard let connection, connection.state == .ready else { return }
+            let quiet = MonotonicClock.now() &- connection.lastReadTime
+            if connection.isIdle && quiet >= configuration.heartbeatInterval.nanoseconds {
+                // A dead peer shows as a deadline miss, which closes the connection.
+                connection.send(["PING"], deadline: deadline(nil)) { _ in }
+            }
+            scheduleHeartbeat()
+        }
+    }
+
+    private func armWaitingWatchdog(at deadline: UInt64) {
+        waitingWatchdog = loop.schedule(atNanoseconds: deadline) { [self] in
+            waitingWatchdog = nil
+            let now = MonotonicClock.now()
+            var kept = RingBuffer<RedisRequest>()
+            var nextDeadline = UInt64.max
+            for request in waiting.removeAll() {
+                if request.deadline <= now {
+                    let reason = lastError.map { "; last connection error: \($0.message)" } ?? ""
+                    let message = "no connection to the server within the command deadline\(reason)"
+                    request.handler(.failure(RedisError(code: .timeout, message: message, endpoint: endpoint)))
+                } else {
+                    kept.append(request)
+                    nextDeadline = min(nextDeadline, request.deadline)
+                }
+            }
+            waiting = kept
+            if !waiting.isEmpty { armWaitingWatchdog(at: nextDeadline) }
+        }
+    }
+}

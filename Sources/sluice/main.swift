@@ -1,0 +1,1 @@
+print("sluice: not built yet")

@@ -1,0 +1,147 @@
+import Foundation
+import SluiceNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `redis-server` process on a free loopback port, for integration tests.
+///
+/// Started with its configuration on the command line and no persistence; stopped by PID.
+/// Prefer ``withRedisServer(_:_:)``, which stops the server even when the test fails.
+///
+/// ```swift
+/// try await withRedisServer(["--requirepass", "secret"]) { server in
+///     let client = try RedisClient(url: "redis://:secret@\(server.address)")
+///     defer { client.shutdown() }
+///     #expect(try await client.send("PING").string == "PONG")
+/// }
+/// ```
+public final class RedisServer: @unchecked Sendable {
+    /// The loopback port it listens on.
+    public let port: Int
+    /// Extra `redis-server` arguments it was started with.
+    public let arguments: [String]
+    /// `127.0.0.1:<port>`.
+    public var address: String { "127.0.0.1:\(port)" }
+    /// `redis://127.0.0.1:<port>`.
+    public var url: String { "redis://\(address)" }
+    private let directory: URL
+    private var process: Process?
+
+    /// Starts a server and waits until it answers `PING`.
+    public init(_ arguments: [String] = [], port: Int? = nil) throws {
+        self.port = try port ?? FreePort.pick()
+        self.arguments = arguments
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-\(self.port)-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try start()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The process ID while running.
+    public var pid: Int32? { process.map { $0.processIdentifier } }
+
+    /// The server's log, for failure messages.
+    public var log: String { (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? "" }
+
+    /// Starts the process again on the same port (after ``stop()`` or ``kill()``).
+    public func start() throws {
+        precondition(process == nil, "redis-server on port \(port) is already running")
+        let process = Process()
+        process.executableURL = try Self.executable("redis-server")
+        process.arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
+            ] + arguments
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while !Self.answersPing(port: port) {
+            guard process.isRunning, Date() < deadline else {
+                stop()
+                throw FixtureError("redis-server on port \(port) did not become ready; its log:\n\(log)")
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// Stops the process with SIGTERM (SIGKILL after 5 s) and waits for it to end.
+    public func stop() {
+        terminate(signal: SIGTERM)
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and waits for it to end.
+    public func kill() {
+        terminate(signal: SIGKILL)
+    }
+
+    private func terminate(signal: Int32) {
+        guard let process else { return }
+        self.process = nil
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Finds `name` on `PATH` (and in `/usr/sbin`, `/usr/bin`), or fails loudly with the install command.
+    public static func executable(_ name: String) throws -> URL {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
+            let candidate = URL(fileURLWithPath: directory).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw FixtureError(
+            "\(name) is not installed, and the Redis integration tests need it. "
+                + "Install it with: sudo apt-get install -y redis-server redis-tools "
+                + "(or run ./scripts/test, which installs it)")
+    }
+
+    /// Sends one `PING` over a blocking socket; true when `+PONG` (or an auth error, which means alive) comes back.
+    static func answersPing(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard case .v4(var address) = try? SocketAddress(ip: "127.0.0.1", port: port) else { return false }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return false }
+        let ping = Array("PING\r\n".utf8)
+        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &reply, reply.count, 0)
+        guard count > 0 else { return false }
+        let text = String(decoding: reply[0..<count], as: UTF8.self)
+        return text.hasPrefix("+PONG") || text.hasPrefix("-NOAUTH")
+    }
+}
+
+/// Starts a `redis-server` for the duration of `body`, and stops it afterwards, whatever happens.
+public func withRedisServer<T>(
+    _ arguments: [String] = [], _ body: (RedisServer) async throws -> T
+) async throws -> T {
+    let server = try RedisServer(arguments)
+    defer { server.stop() }
+    return try await body(server)
+}
+
+/// A test fixture that could not be set up.
+public struct FixtureError: Error, CustomStringConvertible {
+    /// What went wrong and what to do.
+    public var description: String
+    /// Creates an error with a message.
+    public init(_ description: String) { self.description = description }
+}
