@@ -161,6 +161,10 @@ public final class RedisNode: @unchecked Sendable {
     private func connectionFailed(_ error: RedisError) {
         connecting = false
         lastError = error
+        if error.code == .authenticationFailed || error.code == .protocolError {
+            // Retrying cannot fix credentials or a bad database number: tell the callers now.
+            for request in waiting.removeAll() { request.handler(.failure(error)) }
+        }
         guard !isShutDown, reconnectTimer == nil else { return }
         // Reconnect at once when commands wait (after a jittered pause); otherwise on next use.
         let delay = backoff.nextDelay()

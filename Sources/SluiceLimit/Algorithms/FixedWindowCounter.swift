@@ -1,0 +1,63 @@
+/// One key's state under the fixed-window algorithm: how many units were allowed in the current window.
+///
+/// Windows are aligned to multiples of the window length since the epoch, so every instance sharing a store agrees
+/// on them. At most `limit` units pass per window, though up to twice that can pass across a window edge.
+///
+/// ```swift
+/// var counter = FixedWindowCounter()
+/// let decision = counter.check(cost: 1, now: nowMilliseconds, policy: policy)
+/// ```
+public struct FixedWindowCounter: Sendable, Hashable {
+    /// Which window `count` belongs to: the time divided by the window length, rounded down.
+    public private(set) var windowIndex: Int64
+    /// Units allowed so far in window `windowIndex`.
+    public private(set) var count: Int
+
+    /// Creates a counter holding `count` units in window `windowIndex`; the defaults mean nothing counted.
+    public init(windowIndex: Int64 = 0, count: Int = 0) {
+        self.windowIndex = windowIndex
+        self.count = count
+    }
+
+    /// Counts `cost` units at time `now` if they fit in the current window; a denial changes nothing.
+    ///
+    /// A request costing more than `policy.limit` can never pass; it is denied with `retryAfter` equal to
+    /// `resetAfter`, the time until the current window ends (zero if the window has nothing counted).
+    ///
+    /// - Parameters:
+    ///   - cost: Units the request consumes, at least 1.
+    ///   - now: Milliseconds since the epoch.
+    ///   - policy: The quota to enforce; its algorithm is not consulted.
+    public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
+        precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
+        let window = policy.windowMilliseconds
+        let index = Self.floorDivide(now, by: window)
+        let current = index == windowIndex ? count : 0
+        let allowed = current + cost <= policy.limit
+        let counted = allowed ? current + cost : current
+        if allowed {
+            windowIndex = index
+            count = counted
+        }
+        let resetAfter = counted == 0 ? 0 : (index + 1) * window - now
+        return Decision(
+            allowed: allowed,
+            limit: policy.limit,
+            remaining: max(0, policy.limit - counted),
+            resetAfter: .milliseconds(resetAfter),
+            retryAfter: .milliseconds(allowed ? 0 : resetAfter)
+        )
+    }
+
+    /// The first instant (milliseconds since the epoch) from which this state is indistinguishable from a new
+    /// counter, so a store may forget it: the end of window `windowIndex`.
+    public func expiresAt(policy: RateLimitPolicy) -> Int64 {
+        count == 0 ? .min : (windowIndex + 1) * policy.windowMilliseconds
+    }
+
+    /// `dividend / divisor` rounded toward negative infinity, so times before the epoch fall in the right window.
+    private static func floorDivide(_ dividend: Int64, by divisor: Int64) -> Int64 {
+        let quotient = dividend / divisor
+        return dividend % divisor < 0 ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import SluiceNet
+import SluiceRedis
+import SluiceTestSupport
+import Synchronization
+import Testing
+
+@Suite struct RedisClientTests {
+    @Test func sendsCommandsAndDecodesRESP3Replies() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            #expect(try await client.send("PING").string == "PONG")
+            #expect(try await client.send("SET", "greeting", "hello").string == "OK")
+            #expect(try await client.send("GET", "greeting").string == "hello")
+            #expect(try await client.send("GET", "missing") == .null)
+            #expect(try await client.send("INCRBY", "n", 5).int == 5)
+            try await client.send("HSET", "h", "field", "value")
+            #expect(
+                try await client.send("HGETALL", "h")
+                    == .map([RESPMapEntry(key: .bulkString(Array("field".utf8)), value: .bulkString(Array("value".utf8)))]))
+            await #expect(throws: RedisError.self) { try await client.send("NOSUCHCOMMAND") }
+            do throws(RedisError) {
+                try await client.send("INCR", "greeting")
+            } catch {
+                #expect(error.code == .server)
+                #expect(error.serverCode == "ERR")
+                #expect(!error.isAmbiguous)
+            }
+        }
+    }
+
+    @Test func authenticatesWithRequirepassAndRejectsAWrongPassword() async throws {
+        try await withRedisServer(["--requirepass", "s3cret"]) { server in
+            let good = try RedisClient(url: "redis://:s3cret@\(server.address)")
+            defer { good.shutdown() }
+            #expect(try await good.send("PING").string == "PONG")
+
+            let bad = try RedisClient(url: "redis://:wrong@\(server.address)")
+            defer { bad.shutdown() }
+            let started = ContinuousClock.now
+            do throws(RedisError) {
+                try await bad.send("PING")
+                Issue.record("a wrong password was accepted")
+            } catch {
+                #expect(error.code == .authenticationFailed)
+                #expect(ContinuousClock.now - started < .seconds(1), "auth failures fail fast, not at the deadline")
+            }
+        }
+    }
+
+    @Test func authenticatesAsAnACLUser() async throws {
+        try await withRedisServer(["--user", "app", "on", ">apppw", "~app:*", "+@all", "--user", "default", "off"]) {
+            server in
+            let client = try RedisClient(url: "redis://app:apppw@\(server.address)")
+            defer { client.shutdown() }
+            #expect(try await client.send("SET", "app:x", "1").string == "OK")
+            await #expect(throws: RedisError.self) { try await client.send("SET", "other:x", "1") }  // NOPERM by key
+
+            let wrongUser = try RedisClient(url: "redis://app:nope@\(server.address)")
+            defer { wrongUser.shutdown() }
+            do throws(RedisError) {
+                try await wrongUser.send("PING")
+                Issue.record("a wrong ACL password was accepted")
+            } catch {
+                #expect(error.code == .authenticationFailed)
+            }
+        }
+    }
+
+    @Test func selectsTheDatabaseFromTheURL() async throws {
+        try await withRedisServer { server in
+            let db2 = try RedisClient(url: "\(server.url)/2")
+            let db0 = try RedisClient(url: server.url)
+            defer {
+                db2.shutdown()
+                db0.shutdown()
+            }
+            try await db2.send("SET", "where", "two")
+            #expect(try await db0.send("GET", "where") == .null)
+            #expect(try await db0.send("SELECT", 2).string == "OK")  // db0's own connection now looks at 2
+            #expect(try await db0.send("GET", "where").string == "two")
+        }
+    }
+
+    @Test func fallsBackToRESP2WhenTheServerHasNoHello() async throws {
+        try await withRedisServer(["--rename-command", "HELLO", "", "--requirepass", "pw"]) { server in
+            let client = try RedisClient(url: "redis://:pw@\(server.address)/1")
+            defer { client.shutdown() }
+            try await client.send("HSET", "h", "f", "v")
+            // RESP2 has no maps: HGETALL comes back as a flat array.
+            #expect(try await client.send("HGETALL", "h") == .array([.bulkString(Array("f".utf8)), .bulkString(Array("v".utf8))]))
+            #expect(try await client.send("CLIENT", "GETNAME").string == "sluice")
+        }
+    }
+
+    @Test func pipelinesTenThousandConcurrentCommandsAndMatchesReplies() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<10_000 {
+                    group.addTask {
+                        let payload = "payload-\(index)-\(String(repeating: "x", count: index % 50))"
+                        async let echoed = client.send("ECHO", .string(payload))
+                        async let counted = client.send("INCR", "total")
+                        let (echo, _) = try await (echoed, counted)
+                        return echo.string == payload ? 0 : 1
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(mismatches == 0)
+            #expect(try await client.send("GET", "total").int == 10_000)
+        }
+    }
+
+    @Test func reloadsScriptsAfterScriptFlushMidTrafficWithoutDoubleCounting() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            let admin = try RedisClient(url: server.url)
+            defer {
+                client.shutdown()
+                admin.shutdown()
+            }
+            let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+            let calls = 3_000
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<calls {
+                    group.addTask {
+                        if index % 500 == 250 { try await admin.send("SCRIPT", "FLUSH") }
+                        do {
+                            try await client.evalScript(script, keys: ["counted"], arguments: [1])
+                            return 0
+                        } catch {
+                            return 1
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(failures == 0, "NOSCRIPT must never reach the caller")
+            #expect(try await admin.send("GET", "counted").int == Int64(calls), "each call counted exactly once")
+        }
+    }
+
+    @Test func aWrittenCommandWhoseConnectionDiesFailsAsAmbiguousAndIsNotReplayed() async throws {
+        try await withRedisServer { server in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(10)
+            configuration.clientName = "victim"
+            let client = try RedisClient(configuration: configuration)
+            let admin = try RedisClient(url: server.url)
+            defer {
+                client.shutdown()
+                admin.shutdown()
+            }
+            try await client.send("PING")
+            async let blocked = outcome { () async throws(RedisError) in try await client.send("BLPOP", "nothing", 0) }
+            async let queued = outcome { () async throws(RedisError) in try await client.send("INCR", "replayed") }
+            try await Task.sleep(for: .milliseconds(200))  // both are written; BLPOP holds the connection
+            let killed = try await admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            #expect(killed.int == 1)
+            for result in await [blocked, queued] {
+                guard case .failure(let error) = result else {
+                    Issue.record("expected a failure, got \(result)")
+                    continue
+                }
+                #expect(error.code == .connectionClosed)
+                #expect(error.isAmbiguous)
+            }
+            #expect(try await client.send("PING").string == "PONG", "the client reconnects")
+            #expect(try await admin.send("GET", "replayed") == .null, "the INCR was not sent again")
+        }
+    }
+
+    @Test func recoversWhenRedisIsKilledAndRestartedMidTraffic() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .milliseconds(300)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.shutdown() }
+        let log = TrafficLog()
+        let traffic = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        for index in 0..<100_000 where !log.stop.load(ordering: .relaxed) {
+                            let outcome: String
+                            do throws(RedisError) {
+                                try await client.send("SET", .string("k\(worker)"), .integer(Int64(index)))
+                                outcome = "ok"
+                            } catch {
+                                outcome = error.code.rawValue
+                                try? await Task.sleep(for: .milliseconds(5))
+                            }
+                            log.outcomes.withLock { $0[outcome, default: 0] += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        server.stop()  // SIGKILL: a crash, mid-traffic
+        let okBeforeRestart = log.outcomes.withLock { $0["ok", default: 0] }
+        try await Task.sleep(for: .milliseconds(500))
+        try server.start()
+        // The client must be serving again within a couple of seconds of the restart.
+        var recovered = false
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !recovered && ContinuousClock.now < deadline {
+            recovered = (try? await client.send("PING").string) == "PONG"
+            if !recovered { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        log.stop.store(true, ordering: .relaxed)
+        _ = await traffic.result  // nothing hangs: every command completed one way or the other
+        let final = log.outcomes.withLock { $0 }
+        #expect(recovered)
+        #expect(okBeforeRestart > 0)
+        #expect(final["ok", default: 0] > okBeforeRestart, "traffic succeeded again after the restart: \(final)")
+        let allowed: Set<String> = ["ok", "connectionClosed", "timeout", "notSent", "connectFailed"]
+        #expect(Set(final.keys).isSubset(of: allowed), "only clean failure kinds: \(final)")
+    }
+
+    @Test func aServerThatNeverAnswersHitsTheDeadline() async throws {
+        let silent = try SilentServer()
+        var configuration = RedisConfiguration(endpoint: HostAndPort(host: "127.0.0.1", port: silent.port))
+        configuration.commandTimeout = .milliseconds(300)
+        configuration.connectTimeout = .milliseconds(200)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        do throws(RedisError) {
+            try await client.send("PING")
+            Issue.record("a silent server answered")
+        } catch {
+            #expect(error.code == .timeout)
+            #expect(!error.isAmbiguous, "the PING never left: the handshake never finished")
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2), "deadline fired after \(elapsed)")
+    }
+
+    @Test func aReplyThatStopsMidwayHitsTheDeadlineAsAmbiguous() async throws {
+        try await withRedisServer { server in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .milliseconds(300)
+            let client = try RedisClient(configuration: configuration)
+            defer { client.shutdown() }
+            try await client.send("PING")
+            do throws(RedisError) {
+                try await client.send("BLPOP", "never", 0)  // the server holds the reply
+                Issue.record("BLPOP returned")
+            } catch {
+                #expect(error.code == .timeout)
+                #expect(error.isAmbiguous)
+            }
+            #expect(try await client.send("PING").string == "PONG")
+        }
+    }
+}
+
+private func outcome(_ body: () async throws(RedisError) -> RESPValue) async -> Result<RESPValue, RedisError> {
+    do throws(RedisError) {
+        return .success(try await body())
+    } catch {
+        return .failure(error)
+    }
+}
+
+/// Outcomes of background traffic, counted by kind, and a switch to end it.
+private final class TrafficLog: Sendable {
+    let outcomes = Mutex<[String: Int]>([:])
+    let stop = Atomic<Bool>(false)
+}
