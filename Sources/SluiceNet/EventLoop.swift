@@ -1,8 +1,7 @@
+import CSluiceLinux
 import Dispatch
 import Foundation
 import Synchronization
-
-import CSluiceLinux
 
 #if canImport(Glibc)
     import Glibc
@@ -59,6 +58,9 @@ public final class EventLoop: @unchecked Sendable {
     private var timers = TimerQueue()
     private var tickTasks: [() -> Void] = []
     private var running = true
+    /// The ``MonotonicClock`` reading taken when the current iteration woke up: cheap to read
+    /// on the request path, and close enough for deadlines. Loop thread only.
+    public private(set) var tickTime: UInt64 = MonotonicClock.now()
     /// The loop's name, used in thread names and logs.
     public let name: String
 
@@ -117,7 +119,9 @@ public final class EventLoop: @unchecked Sendable {
         assertInEventLoop()
         try Syscall.epollControl(epollFD, EPOLL_CTL_ADD, fd, events: interest.rawValue)
         let index = Int(fd)
-        if index >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count)) }
+        if index >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count))
+        }
         handlers[index] = handler
     }
 
@@ -189,6 +193,7 @@ public final class EventLoop: @unchecked Sendable {
             } catch {
                 fatalError("\(name): \(error)")  // EBADF/EINVAL here means the loop itself is broken
             }
+            tickTime = MonotonicClock.now()
             for index in 0..<Int(count) {
                 let event = events[index]
                 let fd = event.data.fd
@@ -198,7 +203,7 @@ public final class EventLoop: @unchecked Sendable {
                     handler.handleEvents(event.events)
                 }
             }
-            for callback in timers.popDue(now: MonotonicClock.now()) { callback() }
+            for callback in timers.popDue(now: tickTime) { callback() }
             runTickTasks()
         }
     }

@@ -6,39 +6,46 @@
 /// queue.append(2)
 /// print(queue.popFirst()!, queue.count)  // 1 1
 /// ```
+@frozen
 public struct RingBuffer<Element> {
-    private var storage: [Element?] = Array(repeating: nil, count: 16)
-    private var head = 0
+    @usableFromInline var storage: [Element?] = Array(repeating: nil, count: 16)
+    @usableFromInline var head = 0
     /// The number of elements queued.
-    public private(set) var count = 0
+    public var count: Int { storedCount }
+    @usableFromInline var storedCount = 0
 
     /// An empty queue.
-    public init() {}
+    @inlinable public init() {}
 
     /// True when nothing is queued.
+    @inlinable
     public var isEmpty: Bool { count == 0 }
 
     /// The element that ``popFirst()`` would return, without removing it.
+    @inlinable
     public var first: Element? { count == 0 ? nil : storage[head] }
 
     /// Adds `element` at the back.
+    @inlinable
     public mutating func append(_ element: Element) {
         if count == storage.count { grow() }
         storage[(head + count) & (storage.count - 1)] = element
-        count += 1
+        storedCount += 1
     }
 
     /// Removes and returns the front element, or nil when empty.
+    @inlinable
     public mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
         let element = storage[head]
         storage[head] = nil
         head = (head + 1) & (storage.count - 1)
-        count -= 1
+        storedCount -= 1
         return element
     }
 
     /// Removes every element and returns them in order.
+    @inlinable
     public mutating func removeAll() -> [Element] {
         var all: [Element] = []
         all.reserveCapacity(count)
@@ -46,7 +53,8 @@ public struct RingBuffer<Element> {
         return all
     }
 
-    private mutating func grow() {
+    @usableFromInline
+    mutating func grow() {
         var larger: [Element?] = Array(repeating: nil, count: storage.count * 2)
         for index in 0..<count { larger[index] = storage[(head + index) & (storage.count - 1)] }
         storage = larger

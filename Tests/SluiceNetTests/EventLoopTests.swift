@@ -1,11 +1,12 @@
+import Dispatch
 import Synchronization
 import Testing
+
+@testable import SluiceNet
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-@testable import SluiceNet
 
 @Suite struct EventLoopTests {
     @Test func runsTasksFromOtherThreadsInOrder() async throws {
@@ -47,6 +48,8 @@ import Testing
         let loop = try EventLoop.start(name: "test")
         defer { loop.shutdown() }
         let order = Mutex<[String]>([])
+        let gate = DispatchSemaphore(value: 0)
+        loop.execute { gate.wait() }  // hold the loop so the next two tasks arrive in one batch
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             loop.execute {
                 loop.afterTick {
@@ -56,6 +59,7 @@ import Testing
                 order.withLock { $0.append("first") }
             }
             loop.execute { order.withLock { $0.append("second") } }
+            gate.signal()
         }
         #expect(order.withLock { $0 } == ["first", "second", "flush"])
     }

@@ -18,7 +18,9 @@ import Testing
             try await client.send("HSET", "h", "field", "value")
             #expect(
                 try await client.send("HGETALL", "h")
-                    == .map([RESPMapEntry(key: .bulkString(Array("field".utf8)), value: .bulkString(Array("value".utf8)))]))
+                    == .map([
+                        RESPMapEntry(key: .bulkString(Array("field".utf8)), value: .bulkString(Array("value".utf8)))
+                    ]))
             await #expect(throws: RedisError.self) { try await client.send("NOSUCHCOMMAND") }
             do throws(RedisError) {
                 try await client.send("INCR", "greeting")
@@ -89,7 +91,9 @@ import Testing
             defer { client.shutdown() }
             try await client.send("HSET", "h", "f", "v")
             // RESP2 has no maps: HGETALL comes back as a flat array.
-            #expect(try await client.send("HGETALL", "h") == .array([.bulkString(Array("f".utf8)), .bulkString(Array("v".utf8))]))
+            #expect(
+                try await client.send("HGETALL", "h")
+                    == .array([.bulkString(Array("f".utf8)), .bulkString(Array("v".utf8))]))
             #expect(try await client.send("CLIENT", "GETNAME").string == "sluice")
         }
     }
@@ -201,7 +205,7 @@ import Testing
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await log.waitForSuccesses(atLeast: 100)
         server.stop()  // SIGKILL: a crash, mid-traffic
         let okBeforeRestart = log.outcomes.withLock { $0["ok", default: 0] }
         try await Task.sleep(for: .milliseconds(500))
@@ -213,7 +217,7 @@ import Testing
             recovered = (try? await client.send("PING").string) == "PONG"
             if !recovered { try await Task.sleep(for: .milliseconds(50)) }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await log.waitForSuccesses(atLeast: okBeforeRestart + 100)
         log.stop.store(true, ordering: .relaxed)
         _ = await traffic.result  // nothing hangs: every command completed one way or the other
         let final = log.outcomes.withLock { $0 }
@@ -274,4 +278,12 @@ private func outcome(_ body: () async throws(RedisError) -> RESPValue) async -> 
 private final class TrafficLog: Sendable {
     let outcomes = Mutex<[String: Int]>([:])
     let stop = Atomic<Bool>(false)
+
+    /// Waits (at most 10 s) until `count` commands have succeeded.
+    func waitForSuccesses(atLeast count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while outcomes.withLock({ $0["ok", default: 0] }) < count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }

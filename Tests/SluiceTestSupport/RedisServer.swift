@@ -47,7 +47,9 @@ public final class RedisServer: @unchecked Sendable {
     public var pid: Int32? { process.map { $0.processIdentifier } }
 
     /// The server's log, for failure messages.
-    public var log: String { (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? "" }
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+    }
 
     /// Starts the process again on the same port (after ``stop()``).
     public func start() throws {
@@ -57,7 +59,8 @@ public final class RedisServer: @unchecked Sendable {
         process.arguments =
             [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
+                "--daemonize", "no", "--dir", directory.path, "--logfile",
+                directory.appendingPathComponent("redis.log").path,
             ] + arguments
         try process.run()
         self.process = process

@@ -16,10 +16,9 @@ final class RedisConnection: EventHandler {
     }
 
     private struct Pending {
-        var handler: RedisReplyHandler
+        var request: RedisRequest
         /// Offset of the command's first byte in the stream of everything queued on this connection.
         var startOffset: UInt64
-        var deadline: UInt64
     }
 
     let loop: EventLoop
@@ -49,13 +48,16 @@ final class RedisConnection: EventHandler {
     private var connectTimer: TimerID?
 
     private let onReady: (RedisConnection) -> Void
+    private let onReply: (RedisRequest, Result<RESPValue, RedisError>, RedisConnection) -> Void
     private let onClose: (RedisConnection, RedisError) -> Void
     private let onPush: (RESPValue) -> Void
 
     /// Starts connecting to `address`; `onReady` or `onClose` reports the outcome on `loop`.
+    /// Every request sent ends in exactly one `onReply`, with its reply or why there is none.
     init(
         address: SocketAddress, configuration: RedisConfiguration, loop: EventLoop,
         onReady: @escaping (RedisConnection) -> Void,
+        onReply: @escaping (RedisRequest, Result<RESPValue, RedisError>, RedisConnection) -> Void,
         onClose: @escaping (RedisConnection, RedisError) -> Void,
         onPush: @escaping (RESPValue) -> Void = { _ in }
     ) throws(RedisError) {
@@ -63,6 +65,7 @@ final class RedisConnection: EventHandler {
         self.configuration = configuration
         self.loop = loop
         self.onReady = onReady
+        self.onReply = onReply
         self.onClose = onClose
         self.onPush = onPush
         self.handshake = RedisHandshake(configuration: configuration)
@@ -80,9 +83,10 @@ final class RedisConnection: EventHandler {
             socket.close()
             throw RedisError(code: .connectFailed, message: error.description, endpoint: endpoint)
         }
-        connectTimer = loop.schedule(after: configuration.connectTimeout) { [weak self] in
-            guard let self, self.state == .connecting || self.state == .handshaking else { return }
-            self.close(.connectFailed, "no connection and handshake within \(configuration.connectTimeout)")
+        // Timer closures hold the connection strongly; close() cancels them, ending the cycle.
+        connectTimer = loop.schedule(after: configuration.connectTimeout) { [self] in
+            guard state == .connecting || state == .handshaking else { return }
+            close(.connectFailed, "no connection and handshake within \(configuration.connectTimeout)")
         }
         if connected { startHandshake() }
     }
@@ -92,11 +96,11 @@ final class RedisConnection: EventHandler {
 
     /// Queues a command; it leaves with everything else queued in this loop iteration.
     /// Only on a ready connection.
-    func send(_ arguments: [RESPArgument], deadline: UInt64, handler: @escaping RedisReplyHandler) {
+    func send(_ request: RedisRequest) {
         precondition(state == .ready, "RedisConnection.send on a connection that is \(state)")
-        pending.append(Pending(handler: handler, startOffset: bytesQueued, deadline: deadline))
-        enqueue(arguments)
-        if watchdog == nil { armWatchdog(at: deadline) }
+        pending.append(Pending(request: request, startOffset: bytesQueued))
+        enqueue(request.arguments)
+        if watchdog == nil { armWatchdog(at: request.deadline) }
     }
 
     /// True when no command waits for a reply.
@@ -120,7 +124,7 @@ final class RedisConnection: EventHandler {
                 failure.code = .connectionClosed
                 failure.message = "\(message); the command was written and may have run, so it is not retried"
             }
-            command.handler(.failure(failure))
+            onReply(command.request, .failure(failure), self)
         }
         onClose(self, error)
     }
@@ -299,25 +303,26 @@ final class RedisConnection: EventHandler {
             return
         }
         if let message = value.errorMessage {
-            command.handler(.failure(RedisError(code: .server, message: message, endpoint: endpoint, wasSent: true)))
+            let error = RedisError(code: .server, message: message, endpoint: endpoint, wasSent: true)
+            onReply(command.request, .failure(error), self)
         } else {
-            command.handler(.success(value))
+            onReply(command.request, .success(value), self)
         }
     }
 
     // MARK: - Deadlines
 
     private func armWatchdog(at deadline: UInt64) {
-        watchdog = loop.schedule(atNanoseconds: deadline) { [weak self] in self?.checkDeadlines() }
+        watchdog = loop.schedule(atNanoseconds: deadline) { [self] in checkDeadlines() }
     }
 
     private func checkDeadlines() {
         watchdog = nil
         guard state != .closed, let head = pending.first else { return }
-        if head.deadline <= MonotonicClock.now() {
+        if head.request.deadline <= MonotonicClock.now() {
             close(.timeout, "no reply within the command deadline; the connection is closed")
         } else {
-            armWatchdog(at: head.deadline)
+            armWatchdog(at: head.request.deadline)
         }
     }
 }

@@ -68,14 +68,15 @@ public final class RedisNode: @unchecked Sendable {
     private var endpoint: String { configuration.endpoint.description }
 
     private func deadline(_ timeout: Duration?) -> UInt64 {
-        MonotonicClock.now() &+ (timeout ?? configuration.commandTimeout).nanoseconds
+        loop.tickTime &+ (timeout ?? configuration.commandTimeout).nanoseconds
     }
 
     // MARK: - Dispatch
 
     private func submit(_ request: RedisRequest) {
         if isShutDown {
-            request.handler(.failure(RedisError(code: .shutdown, message: "the client was shut down", endpoint: endpoint)))
+            request.handler(
+                .failure(RedisError(code: .shutdown, message: "the client was shut down", endpoint: endpoint)))
             return
         }
         if let connection, connection.state == .ready {
@@ -96,23 +97,32 @@ public final class RedisNode: @unchecked Sendable {
         if let script = request.script, !connection.loadedScripts.contains(script.sha1) {
             connection.loadedScripts.insert(script.sha1)
             // Ordered before the EVALSHA on the same connection; if it fails, EVALSHA says NOSCRIPT.
-            connection.send(["SCRIPT", "LOAD", .string(script.source)], deadline: request.deadline) { _ in }
+            let load: [RESPArgument] = ["SCRIPT", "LOAD", .string(script.source)]
+            connection.send(RedisRequest(arguments: load, deadline: request.deadline, handler: Self.ignoreReply))
         }
-        connection.send(request.arguments, deadline: request.deadline) { [self] result in
-            guard case .failure(let error) = result else {
-                request.handler(result)
-                return
-            }
-            if error.code == .notSent && !isShutDown && request.deadline > MonotonicClock.now() {
-                submit(request)  // never written: safe to send on the next connection
-            } else if error.serverCode == "NOSCRIPT", let script = request.script, !request.reloadedScript {
-                connection.loadedScripts.remove(script.sha1)
-                var retry = request
-                retry.reloadedScript = true
-                submit(retry)  // NOSCRIPT means the script did not run: safe to retry once
-            } else {
-                request.handler(result)
-            }
+        connection.send(request)
+    }
+
+    private static func ignoreReply(_: Result<RESPValue, RedisError>) {}
+
+    /// Completes `request`, or sends it again when that is safe: it never left (`notSent`), or
+    /// the server had forgotten its script (`NOSCRIPT`: nothing ran).
+    private func replied(
+        _ request: RedisRequest, _ result: Result<RESPValue, RedisError>, from connection: RedisConnection
+    ) {
+        guard case .failure(let error) = result else {
+            request.handler(result)
+            return
+        }
+        if error.code == .notSent && !isShutDown && request.deadline > MonotonicClock.now() {
+            submit(request)
+        } else if error.serverCode == "NOSCRIPT", let script = request.script, !request.reloadedScript {
+            connection.loadedScripts.remove(script.sha1)
+            var retry = request
+            retry.reloadedScript = true
+            submit(retry)
+        } else {
+            request.handler(result)
         }
     }
 
@@ -135,8 +145,9 @@ public final class RedisNode: @unchecked Sendable {
         do {
             connection = try RedisConnection(
                 address: address, configuration: configuration, loop: loop,
-                onReady: { [weak self] connection in self?.connectionReady(connection) },
-                onClose: { [weak self] connection, error in self?.connectionClosed(connection, error) })
+                onReady: { [unowned self] connection in connectionReady(connection) },
+                onReply: { [unowned self] request, result, connection in replied(request, result, from: connection) },
+                onClose: { [unowned self] connection, error in connectionClosed(connection, error) })
         } catch {
             connectionFailed(error)
         }
@@ -184,7 +195,7 @@ public final class RedisNode: @unchecked Sendable {
             let quiet = MonotonicClock.now() &- connection.lastReadTime
             if connection.isIdle && quiet >= configuration.heartbeatInterval.nanoseconds {
                 // A dead peer shows as a deadline miss, which closes the connection.
-                connection.send(["PING"], deadline: deadline(nil)) { _ in }
+                connection.send(RedisRequest(arguments: ["PING"], deadline: deadline(nil), handler: Self.ignoreReply))
             }
             scheduleHeartbeat()
         }

@@ -125,6 +125,10 @@ public enum RESPEncoder {
             buffer.append(UInt8(ascii: "-"))
         }
         var magnitude = value.magnitude
+        if magnitude < 10 {  // lengths and small arguments: the common case
+            buffer.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
+            return
+        }
         let digitCount = decimalDigitCount(magnitude)
         buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
         var index = buffer.count - 1
