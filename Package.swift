@@ -2,19 +2,21 @@
 import PackageDescription
 
 // Modules import one way, top to bottom:
-// sluice → SluiceServer → SluiceHTTP, SluiceLimit → SluiceRedis → SluiceNet → Glibc.
+// sluice → SluiceServer → SluiceHTTP, SluiceLimit → SluiceRedis → SluiceNet → CSluiceLinux, Glibc.
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SluiceNet", targets: ["SluiceNet"]),
         .library(name: "SluiceRedis", targets: ["SluiceRedis"]),
+        .library(name: "SluiceLimit", targets: ["SluiceLimit"]),
     ],
     dependencies: [],
     targets: [
         .target(name: "CSluiceLinux"),
         .target(name: "SluiceNet", dependencies: ["CSluiceLinux"]),
         .target(name: "SluiceRedis", dependencies: ["SluiceNet"]),
+        .target(name: "SluiceLimit", dependencies: ["SluiceRedis", "SluiceNet"]),
         .executableTarget(name: "sluice", dependencies: ["SluiceRedis"]),
         .target(
             name: "SluiceTestSupport",
@@ -25,6 +27,10 @@ let package = Package(
         .testTarget(
             name: "SluiceRedisTests",
             dependencies: ["SluiceRedis", "SluiceNet", "SluiceTestSupport"]
+        ),
+        .testTarget(
+            name: "SluiceLimitTests",
+            dependencies: ["SluiceLimit", "SluiceRedis", "SluiceNet", "SluiceTestSupport"]
         ),
         .executableTarget(
             name: "RedisPipelineBenchmark",

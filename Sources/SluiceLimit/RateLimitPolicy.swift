@@ -13,6 +13,10 @@ public struct RateLimitPolicy: Sendable, Hashable {
     /// The longest `window` accepted: 366 days.
     public static let maximumWindow = Duration.seconds(366 * 24 * 60 * 60)
 
+    /// The largest token-bucket capacity in token-milliseconds (`burst × window ms`): 2^53, where the Redis
+    /// script's Lua doubles are still exact integers.
+    public static let maximumTokenMilliseconds: Int64 = 1 << 53
+
     /// How requests are counted.
     public let algorithm: RateLimitAlgorithm
     /// Units allowed per `window`; for the token bucket, the refill: `limit` tokens per `window`.
@@ -55,6 +59,14 @@ public struct RateLimitPolicy: Sendable, Hashable {
         self.window = window
         self.burst = burst ?? limit
         self.windowMilliseconds = try Self.validatedMilliseconds(of: window)
+        if algorithm == .tokenBucket && Int64(self.burst) > Self.maximumTokenMilliseconds / windowMilliseconds {
+            throw RateLimitPolicyError(
+                field: "burst",
+                value: "\(self.burst)",
+                reason: "burst × window (\(windowMilliseconds) ms) must stay within 2^53 token-milliseconds; "
+                    + "lower the burst or shorten the window"
+            )
+        }
     }
 
     private static func validateQuota(_ value: Int, field: String) throws(RateLimitPolicyError) {

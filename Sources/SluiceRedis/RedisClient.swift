@@ -43,6 +43,13 @@ public final class RedisClient: Sendable {
         nodes.first { $0.loop === loop } ?? nodes[0]
     }
 
+    /// Runs `body` on one of the client's loops (round-robin) with that loop's node: for work
+    /// that chains several commands without leaving the loop.
+    public func withNode(_ body: @escaping @Sendable (RedisNode) -> Void) {
+        let node = nextNode()
+        node.loop.execute { body(node) }
+    }
+
     /// Sends a command and waits for its reply. An error reply throws ``RedisError/Code/server``.
     @discardableResult
     public func send(_ arguments: RESPArgument...) async throws(RedisError) -> RESPValue {

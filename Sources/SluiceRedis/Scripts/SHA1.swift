@@ -1,8 +1,12 @@
-/// SHA-1, only for naming Lua scripts the way Redis does (`EVALSHA` takes the hex digest of
-/// the source). Not for anything that needs a secure hash.
-enum SHA1 {
+/// SHA-1, for naming Lua scripts the way Redis does (`EVALSHA` takes the hex digest of the
+/// source) and for shortening long keys. Not for anything that needs a secure hash.
+///
+/// ```swift
+/// SHA1.hexDigest("abc".utf8)  // "a9993e364706816aba3e25717850c26c9cd0d89d"
+/// ```
+public enum SHA1 {
     /// The lowercase hex digest of `bytes`.
-    static func hexDigest<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+    public static func hexDigest<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
         var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (
             0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0
         )

@@ -1,0 +1,130 @@
+/// One key's state under the sliding-window-log algorithm: the time of every unit allowed within the last window.
+///
+/// Guarantees that at most `limit` units are allowed in any half-open interval `(t - window, t]`, with no burst at
+/// window edges. Memory grows with the units in a window, so prefer it for modest limits.
+///
+/// Units allowed in the same millisecond share one run, so a request of cost 50 costs one run, not 50 entries.
+/// Expired runs are discarded when at least half the stored runs have expired, which keeps each check O(log n)
+/// amortised.
+///
+/// ```swift
+/// var log = SlidingWindowLog()
+/// let decision = log.check(cost: 1, now: nowMilliseconds, policy: policy)
+/// ```
+public struct SlidingWindowLog: Sendable, Hashable {
+    /// Units allowed in one millisecond.
+    struct Run: Sendable, Hashable {
+        /// When the units were allowed, in milliseconds since the epoch.
+        var timestamp: Int64
+        /// Units in this run plus every earlier stored run; counting cumulatively lets a binary search find
+        /// both the live units and the n-th oldest unit.
+        var cumulativeUnits: Int
+    }
+
+    /// Runs in ascending timestamp order; a prefix may have expired and not been discarded yet.
+    private var runs: [Run] = []
+
+    /// Creates an empty log.
+    public init() {}
+
+    /// Runs the log can hold without reallocating; the store's memory estimate uses it.
+    var storedRunCapacity: Int { runs.capacity }
+
+    /// Records `cost` units at time `now` if the last window has room for them; a denial changes nothing.
+    ///
+    /// Units recorded at `t` stop counting at `t + window`: the log first forgets units with
+    /// `timestamp <= now - window`. A denied request's `retryAfter` is when enough of the oldest units expire for
+    /// it to fit. A request costing more than `policy.limit` can never pass; it is denied with `retryAfter` equal
+    /// to `resetAfter`, which is zero when the log is empty.
+    ///
+    /// Should the clock go backwards, units are recorded at the newest timestamp already stored instead of `now`,
+    /// which can only make the log stricter.
+    ///
+    /// - Parameters:
+    ///   - cost: Units the request consumes, at least 1.
+    ///   - now: Milliseconds since the epoch.
+    ///   - policy: The quota to enforce; its algorithm is not consulted.
+    public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
+        precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
+        let window = policy.windowMilliseconds
+        let firstLiveRun = partitionPoint(from: 0) { $0.timestamp > now - window }
+        let expiredUnits = unitsBefore(firstLiveRun)
+        let liveUnits = (runs.last?.cumulativeUnits ?? 0) - expiredUnits
+        let allowed = liveUnits + cost <= policy.limit
+        if allowed {
+            discardRuns(before: firstLiveRun)
+            record(cost, at: now)
+        }
+        let counted = allowed ? liveUnits + cost : liveUnits
+        let resetAfter = counted == 0 ? 0 : runs[runs.count - 1].timestamp + window - now
+        let retryAfter: Int64
+        if allowed {
+            retryAfter = 0
+        } else if cost > policy.limit {
+            retryAfter = resetAfter
+        } else {
+            // The request fits once the oldest `liveUnits + cost - limit` units have expired.
+            let mustExpire = expiredUnits + liveUnits + cost - policy.limit
+            let lastToExpire = partitionPoint(from: firstLiveRun) { $0.cumulativeUnits >= mustExpire }
+            retryAfter = runs[lastToExpire].timestamp + window - now
+        }
+        return Decision(
+            allowed: allowed,
+            limit: policy.limit,
+            remaining: max(0, policy.limit - counted),
+            resetAfter: .milliseconds(resetAfter),
+            retryAfter: .milliseconds(retryAfter)
+        )
+    }
+
+    /// The first instant (milliseconds since the epoch) from which every recorded unit has expired, so a store may
+    /// forget this log; `Int64.min` when it is empty.
+    public func expiresAt(policy: RateLimitPolicy) -> Int64 {
+        guard let newest = runs.last else { return .min }
+        return newest.timestamp + policy.windowMilliseconds
+    }
+
+    /// Units stored in runs before `index`.
+    private func unitsBefore(_ index: Int) -> Int {
+        index == 0 ? 0 : runs[index - 1].cumulativeUnits
+    }
+
+    /// The first index at or after `start` whose run satisfies `isAtOrPast`, which must be false for a prefix of
+    /// the runs and true for the rest; `runs.count` when none does.
+    private func partitionPoint(from start: Int, where isAtOrPast: (Run) -> Bool) -> Int {
+        var low = start
+        var high = runs.count
+        while low < high {
+            let middle = low + (high - low) / 2
+            if isAtOrPast(runs[middle]) {
+                high = middle
+            } else {
+                low = middle + 1
+            }
+        }
+        return low
+    }
+
+    /// Drops the expired runs before `firstLiveRun` once they are at least half of what is stored, so each run is
+    /// moved O(1) times on average.
+    private mutating func discardRuns(before firstLiveRun: Int) {
+        guard firstLiveRun > 0, firstLiveRun * 2 >= runs.count else { return }
+        let expiredUnits = unitsBefore(firstLiveRun)
+        runs.removeSubrange(0..<firstLiveRun)
+        for index in runs.indices {
+            runs[index].cumulativeUnits -= expiredUnits
+        }
+    }
+
+    private mutating func record(_ units: Int, at now: Int64) {
+        guard let newest = runs.last else {
+            runs.append(Run(timestamp: now, cumulativeUnits: units))
+            return
+        }
+        if newest.timestamp >= now {
+            runs[runs.count - 1].cumulativeUnits += units
+        } else {
+            runs.append(Run(timestamp: now, cumulativeUnits: newest.cumulativeUnits + units))
+        }
+    }
+}

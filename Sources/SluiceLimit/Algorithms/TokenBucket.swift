@@ -1,0 +1,97 @@
+/// One key's state under the token-bucket algorithm: a bucket of up to `burst` tokens that refills continuously
+/// at `limit` tokens per `window`.
+///
+/// The bucket is kept in fixed point: its ``level`` counts *token-milliseconds* (tokens × window ms), so the
+/// refill is exactly `limit` units per millisecond and a cost of `n` tokens is `n × window` units. Fractional
+/// tokens are therefore kept exactly — 3 tokens per second accrue 3 units a millisecond of 1,000 per token —
+/// and waiting times are exact integer divisions, with nothing for floating point to round away. The Redis
+/// script does the same arithmetic, so both stores decide alike to the millisecond. (``RateLimitPolicy``
+/// keeps `burst × window` within 2^53 so the script's doubles stay exact.)
+///
+/// ```swift
+/// var bucket = TokenBucket.full(for: policy, at: nowMilliseconds)
+/// let decision = bucket.check(cost: 1, now: nowMilliseconds, policy: policy)
+/// ```
+public struct TokenBucket: Sendable, Hashable {
+    /// Token-milliseconds in the bucket at `updatedAt`, before any refill since.
+    public private(set) var level: Int64
+    /// When `level` was last changed, in milliseconds since the epoch.
+    public private(set) var updatedAt: Int64
+
+    /// Creates a bucket holding `level` token-milliseconds at time `updatedAt`.
+    public init(level: Int64, updatedAt: Int64) {
+        self.level = level
+        self.updatedAt = updatedAt
+    }
+
+    /// A full bucket, the state of a key not seen before.
+    public static func full(for policy: RateLimitPolicy, at now: Int64) -> TokenBucket {
+        TokenBucket(level: Self.capacity(of: policy), updatedAt: now)
+    }
+
+    /// The tokens in the bucket at `updatedAt`, with their fraction.
+    public func tokens(policy: RateLimitPolicy) -> Double {
+        Double(level) / Double(policy.windowMilliseconds)
+    }
+
+    /// Takes `cost` tokens at time `now` if the bucket, refilled up to `now`, holds that many; a denial changes
+    /// nothing.
+    ///
+    /// A request costing more than `policy.burst` can never pass; it is denied with `retryAfter` equal to
+    /// `resetAfter`, the time until the bucket is full (zero if it already is). Should the clock go backwards,
+    /// the bucket neither refills nor moves `updatedAt` back, so that interval is never refilled twice.
+    public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
+        precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
+        let window = policy.windowMilliseconds
+        let capacity = Self.capacity(of: policy)
+        let need = Int64(cost) * window
+        var available = level(at: now, policy: policy)
+        let allowed = available >= need
+        if allowed {
+            available -= need
+            level = available
+            updatedAt = max(updatedAt, now)
+        }
+        let resetAfter = Self.wait(from: available, to: capacity, policy: policy)
+        let retryAfter: Int64
+        if allowed {
+            retryAfter = 0
+        } else if need > capacity {
+            retryAfter = resetAfter
+        } else {
+            retryAfter = Self.wait(from: available, to: need, policy: policy)
+        }
+        return Decision(
+            allowed: allowed,
+            limit: policy.burst,
+            remaining: Int(available / window),
+            resetAfter: .milliseconds(resetAfter),
+            retryAfter: .milliseconds(retryAfter)
+        )
+    }
+
+    /// When the bucket is full again and the state can be forgotten (a new bucket starts full).
+    public func expiresAt(policy: RateLimitPolicy) -> Int64 {
+        updatedAt + Self.wait(from: level, to: Self.capacity(of: policy), policy: policy)
+    }
+
+    private static func capacity(of policy: RateLimitPolicy) -> Int64 {
+        Int64(policy.burst) * policy.windowMilliseconds
+    }
+
+    /// The level at `time`: `min(capacity, level + elapsed × limit)`, without overflowing on long idle times.
+    private func level(at time: Int64, policy: RateLimitPolicy) -> Int64 {
+        let missing = Self.capacity(of: policy) - level
+        guard time > updatedAt, missing > 0 else { return level }
+        let elapsed = time - updatedAt
+        return elapsed >= Self.wait(from: level, to: Self.capacity(of: policy), policy: policy)
+            ? Self.capacity(of: policy) : level + elapsed * Int64(policy.limit)
+    }
+
+    /// Milliseconds until the refill takes `level` up to `target`: `ceil((target - level) / limit)`.
+    private static func wait(from level: Int64, to target: Int64, policy: RateLimitPolicy) -> Int64 {
+        guard target > level else { return 0 }
+        let limit = Int64(policy.limit)
+        return (target - level + limit - 1) / limit
+    }
+}

@@ -1,0 +1,33 @@
+import SluiceNet
+
+/// Where counts live: ``MemoryStore`` in this process, or ``RedisStore`` shared by many.
+///
+/// A store decides one check atomically: concurrent checks on the same key never see each
+/// other's partial work, so no request is allowed beyond the limit and none is denied under it.
+/// Stores are given the full key (see ``RateLimitKey``) and may add their own prefix.
+public protocol RateLimitStore: Sendable {
+    /// Decides on an event loop, the server's way: called on `loop`, and `completion` runs on
+    /// `loop` too — possibly before this call returns (the memory store answers at once).
+    func check(
+        policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
+        completion: @escaping (Result<Decision, RateLimitError>) -> Void)
+
+    /// Decides from any task, the library's way.
+    func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision
+}
+
+extension MemoryStore: RateLimitStore {
+    /// Decides at once; the memory store cannot fail.
+    public func check(
+        policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
+        completion: @escaping (Result<Decision, RateLimitError>) -> Void
+    ) {
+        completion(.success(check(policy: policy, key: key, cost: cost)))
+    }
+
+    /// Decides at once; the memory store cannot fail.
+    public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
+        let decide: (RateLimitPolicy, String, Int) -> Decision = check(policy:key:cost:)  // the synchronous one
+        return decide(policy, key, cost)
+    }
+}

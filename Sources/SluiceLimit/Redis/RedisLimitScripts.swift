@@ -1,0 +1,94 @@
+import SluiceRedis
+
+/// The Lua scripts behind the Redis store. Each mirrors, formula for formula, the algorithm
+/// type of the same name under `Algorithms/`, so that both stores decide alike.
+///
+/// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
+/// (so that Sluice instances with skewed clocks agree), and returns
+/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`. Every key written gets an expiry.
+/// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
+/// Lua's doubles are exact.
+enum RedisLimitScripts {
+    private static let now = """
+        local now = tonumber(ARGV[1])
+        if now == 0 then
+          local time = redis.call('TIME')
+          now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        end
+        """
+
+    /// Fixed window for costs above 1 (cost 1 uses plain `INCRBY` + `PEXPIRE NX`).
+    /// KEYS[1] = the window's counter. ARGV: now (unused), limit, cost, milliseconds left in the window.
+    static let fixedWindow = RedisScript(
+        """
+        local limit, cost, left = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if count + cost > limit then
+          if count == 0 then left = 0 end  -- nothing counted: the quota is already whole
+          return {0, math.max(0, limit - count), left, left}
+        end
+        count = redis.call('INCRBY', KEYS[1], cost)
+        redis.call('PEXPIRE', KEYS[1], left, 'NX')
+        return {1, limit - count, left, 0}
+        """)
+
+    /// Sliding window log on a sorted set of one member per unit of cost, scored by time.
+    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost.
+    static let slidingWindow = RedisScript(
+        now + """
+
+            local limit, window, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+            local count = redis.call('ZCARD', KEYS[1])
+            local function expiresAfter(index)
+              local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+              if entry[2] == nil then return 0 end
+              return tonumber(entry[2]) + window - now
+            end
+            if count + cost > limit then
+              local reset = expiresAfter(-1)
+              local retry = reset
+              if cost <= limit then retry = expiresAfter(count + cost - limit - 1) end
+              return {0, math.max(0, limit - count), reset, retry}
+            end
+            local last = redis.call('INCRBY', KEYS[2], cost)
+            local members = {}
+            for sequence = last - cost + 1, last do
+              members[#members + 1] = now
+              members[#members + 1] = tostring(now) .. ':' .. sequence
+            end
+            redis.call('ZADD', KEYS[1], unpack(members))
+            redis.call('PEXPIRE', KEYS[1], window)
+            redis.call('PEXPIRE', KEYS[2], window)
+            return {1, limit - count - cost, window, 0}
+            """)
+
+    /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so
+    /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
+    /// KEYS[1] = the bucket hash {level, at}. ARGV: now, limit, window ms, burst, cost.
+    static let tokenBucket = RedisScript(
+        now + """
+
+            local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+            local capacity, need = tonumber(ARGV[4]) * window, tonumber(ARGV[5]) * window
+            local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+            local level, at = tonumber(state[1]), tonumber(state[2])
+            if level == nil or at == nil then level, at = capacity, now end
+            if now > at then level = math.min(capacity, level + (now - at) * limit) end
+            local function waitFor(target)
+              if level >= target then return 0 end
+              return math.ceil((target - level) / limit)
+            end
+            if level < need then
+              local reset = waitFor(capacity)
+              local retry = reset
+              if need <= capacity then retry = waitFor(need) end
+              return {0, math.floor(level / window), reset, retry}
+            end
+            level = level - need
+            local reset = waitFor(capacity)
+            redis.call('HSET', KEYS[1], 'level', string.format('%d', level), 'at', string.format('%d', math.max(now, at)))
+            redis.call('PEXPIRE', KEYS[1], math.max(1, reset))
+            return {1, math.floor(level / window), reset, 0}
+            """)
+}

@@ -1,0 +1,153 @@
+import SluiceNet
+import SluiceRedis
+
+/// Counts in Redis, shared by every Sluice instance (and every app) that points at it.
+///
+/// - fixed window: `INCRBY` + `PEXPIRE … NX` in one round trip for cost 1 (a request past the
+///   limit only raises a counter that is already spent); a script for larger costs, so that a
+///   denied request takes nothing;
+/// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
+///
+/// Keys are `<prefix>:<rule>:{<identity>}:<algorithm>[:<window index>]`; every one expires.
+///
+/// ```swift
+/// let store = RedisStore(client: try RedisClient(url: "redis://127.0.0.1:6379"))
+/// let limiter = try RateLimiter(name: "api", algorithm: .tokenBucket, limit: 10, window: .seconds(1),
+///                               burst: 20, store: store)
+/// ```
+public final class RedisStore: RateLimitStore {
+    /// Whose clock the scripts use.
+    public enum Clock: Sendable {
+        /// Redis `TIME`: instances with skewed clocks still agree. The default.
+        case server
+        /// This process's clock, for servers that forbid `TIME` in scripts.
+        case client
+    }
+
+    /// The Redis client the store talks through.
+    public let client: RedisClient
+    /// The first part of every key.
+    public let prefix: String
+    /// Whose clock the scripts use.
+    public let clock: Clock
+    private let timeSource: any TimeSource
+
+    /// A store on `client`. The fixed window always takes its window index from `timeSource`:
+    /// instances whose clocks differ by *d* may disagree about which window a request falls in
+    /// for *d* around each boundary.
+    public init(
+        client: RedisClient, prefix: String = "sluice", clock: Clock = .server,
+        timeSource: any TimeSource = SystemTimeSource()
+    ) {
+        self.client = client
+        self.prefix = prefix
+        self.clock = clock
+        self.timeSource = timeSource
+    }
+
+    /// Decides on `loop` with that loop's connection.
+    public func check(
+        policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
+        completion: @escaping (Result<Decision, RateLimitError>) -> Void
+    ) {
+        check(policy: policy, key: key, cost: cost, node: client.node(on: loop), completion: completion)
+    }
+
+    /// Decides from any task.
+    public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
+        let result = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<Result<Decision, RateLimitError>, Never>) in
+            client.withNode { [self] node in
+                check(policy: policy, key: key, cost: cost, node: node) { continuation.resume(returning: $0) }
+            }
+        }
+        return try result.get()
+    }
+
+    private func check(
+        policy: RateLimitPolicy, key: String, cost: Int, node: RedisNode,
+        completion: @escaping (Result<Decision, RateLimitError>) -> Void
+    ) {
+        precondition(cost >= 1, "a request costs at least 1 unit")
+        let base = "\(prefix):\(key)"
+        let now = timeSource.nowMilliseconds()
+        let scriptNow: RESPArgument = .integer(clock == .client ? now : 0)
+        let window = policy.windowMilliseconds
+        let reply: (Result<RESPValue, RedisError>) -> Void = { result in
+            completion(Self.decision(from: result, policy: policy, key: base))
+        }
+        switch policy.algorithm {
+        case .fixedWindow:
+            let index = now / window
+            let counter = "\(base):fw:\(index)"
+            let left = (index + 1) * window - now
+            if cost == 1 {
+                node.send(["INCRBY", .string(counter), 1]) { result in
+                    switch result {
+                    case .failure(let error):
+                        completion(.failure(Self.storeError(error, key: base)))
+                    case .success(let value):
+                        guard let count = value.int else {
+                            return completion(.failure(Self.unexpected(value, key: base)))
+                        }
+                        completion(.success(Self.fixedWindowDecision(count: count, policy: policy, left: left)))
+                    }
+                }
+                node.send(["PEXPIRE", .string(counter), .integer(left), "NX"]) { _ in }
+            } else {
+                node.evalScript(
+                    RedisLimitScripts.fixedWindow, keys: [.string(counter)],
+                    arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left)],
+                    handler: reply)
+            }
+        case .slidingWindow:
+            node.evalScript(
+                RedisLimitScripts.slidingWindow, keys: [.string("\(base):sw"), .string("\(base):sw:seq")],
+                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost))],
+                handler: reply)
+        case .tokenBucket:
+            node.evalScript(
+                RedisLimitScripts.tokenBucket, keys: [.string("\(base):tb")],
+                arguments: [
+                    scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
+                    .integer(Int64(cost)),
+                ],
+                handler: reply)
+        }
+    }
+
+    /// Cost 1 needs no script: exactly `limit` increments see a count within the limit.
+    private static func fixedWindowDecision(count: Int64, policy: RateLimitPolicy, left: Int64) -> Decision {
+        let allowed = count <= Int64(policy.limit)
+        return Decision(
+            allowed: allowed, limit: policy.limit, remaining: Int(max(0, Int64(policy.limit) - count)),
+            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left))
+    }
+
+    /// Reads a script's `{allowed, remaining, resetAfter, retryAfter}`.
+    private static func decision(
+        from result: Result<RESPValue, RedisError>, policy: RateLimitPolicy, key: String
+    ) -> Result<Decision, RateLimitError> {
+        switch result {
+        case .failure(let error):
+            return .failure(storeError(error, key: key))
+        case .success(let value):
+            guard case .array(let fields) = value, fields.count == 4,
+                let allowed = fields[0].int, let remaining = fields[1].int, let reset = fields[2].int,
+                let retry = fields[3].int
+            else { return .failure(unexpected(value, key: key)) }
+            return .success(
+                Decision(
+                    allowed: allowed == 1, limit: policy.burst, remaining: Int(max(0, remaining)),
+                    resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry))))
+        }
+    }
+
+    private static func storeError(_ error: RedisError, key: String) -> RateLimitError {
+        RateLimitError(message: "rate limit check for \(key) failed: \(error)", redisError: error)
+    }
+
+    private static func unexpected(_ value: RESPValue, key: String) -> RateLimitError {
+        RateLimitError(message: "rate limit check for \(key): unexpected reply from Redis: \(value)")
+    }
+}

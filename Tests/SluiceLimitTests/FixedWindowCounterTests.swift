@@ -1,0 +1,92 @@
+import SluiceLimit
+import Testing
+
+@Suite struct FixedWindowCounterTests {
+    private let policy = try! RateLimitPolicy(algorithm: .fixedWindow, limit: 3, window: .seconds(1))
+
+    @Test func countsWithinAWindowAndStartsOverInTheNext() {
+        var counter = FixedWindowCounter()
+        let first = counter.check(cost: 1, now: 10_000, policy: policy)
+        #expect(first == Decision(allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero))
+        #expect(counter.check(cost: 1, now: 10_500, policy: policy).remaining == 1)
+
+        let lastOfWindow = counter.check(cost: 1, now: 10_999, policy: policy)
+        #expect(
+            lastOfWindow
+                == Decision(allowed: true, limit: 3, remaining: 0, resetAfter: .milliseconds(1), retryAfter: .zero)
+        )
+        let denied = counter.check(cost: 1, now: 10_999, policy: policy)
+        #expect(
+            denied
+                == Decision(
+                    allowed: false,
+                    limit: 3,
+                    remaining: 0,
+                    resetAfter: .milliseconds(1),
+                    retryAfter: .milliseconds(1)
+                )
+        )
+
+        let firstOfNext = counter.check(cost: 1, now: 11_000, policy: policy)
+        #expect(
+            firstOfNext == Decision(allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero)
+        )
+        #expect(counter.windowIndex == 11)
+        #expect(counter.count == 1)
+    }
+
+    @Test func deniedRequestConsumesNothing() throws {
+        let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 5, window: .seconds(1))
+        var counter = FixedWindowCounter()
+        _ = counter.check(cost: 3, now: 0, policy: policy)
+        let before = counter
+
+        let denied = counter.check(cost: 3, now: 400, policy: policy)
+        #expect(!denied.allowed)
+        #expect(denied.remaining == 2)
+        #expect(denied.retryAfter == .milliseconds(600))
+        #expect(counter == before)
+
+        let next = counter.check(cost: 1, now: 400, policy: policy)
+        #expect(next.allowed)
+        #expect(next.remaining == 1)
+    }
+
+    @Test func costAboveLimitIsDeniedUntilTheWindowEnds() {
+        var counter = FixedWindowCounter()
+        let untouched = counter.check(cost: 4, now: 5_000, policy: policy)
+        #expect(
+            untouched == Decision(allowed: false, limit: 3, remaining: 3, resetAfter: .zero, retryAfter: .zero)
+        )
+        #expect(counter == FixedWindowCounter())
+
+        _ = counter.check(cost: 1, now: 5_000, policy: policy)
+        let used = counter.check(cost: 4, now: 5_250, policy: policy)
+        #expect(!used.allowed)
+        #expect(used.resetAfter == .milliseconds(750))
+        #expect(used.retryAfter == used.resetAfter)
+    }
+
+    @Test func windowsAlignBeforeTheEpoch() {
+        var counter = FixedWindowCounter()
+        let decision = counter.check(cost: 1, now: -1, policy: policy)
+        #expect(counter.windowIndex == -1)
+        #expect(decision.resetAfter == .milliseconds(1))
+    }
+
+    @Test func expiresWhenItsWindowEnds() {
+        var counter = FixedWindowCounter()
+        #expect(counter.expiresAt(policy: policy) == .min)
+        _ = counter.check(cost: 1, now: 42_123, policy: policy)
+        #expect(counter.expiresAt(policy: policy) == 43_000)
+    }
+
+    @Test func survivesAYearIdle() {
+        var counter = FixedWindowCounter()
+        let start: Int64 = 1_700_000_000_000
+        for _ in 0..<3 { _ = counter.check(cost: 1, now: start, policy: policy) }
+        let yearLater = counter.check(cost: 3, now: start + 366 * 86_400_000, policy: policy)
+        #expect(yearLater.allowed)
+        #expect(yearLater.remaining == 0)
+    }
+}

@@ -1,0 +1,130 @@
+import SluiceLimit
+import SluiceRedis
+import SluiceTestSupport
+import Testing
+
+/// The Redis store against a real `redis-server`, and both stores against one table of cases.
+@Suite struct RedisStoreTests {
+    /// A window-aligned instant (a multiple of every window used here), in Unix milliseconds.
+    private static let start: Int64 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+
+    static let thousandPerDay: [RateLimitPolicy] = [
+        try! RateLimitPolicy(algorithm: .fixedWindow, limit: 1_000, window: .seconds(86_400)),
+        try! RateLimitPolicy(algorithm: .slidingWindow, limit: 1_000, window: .seconds(86_400)),
+        try! RateLimitPolicy(algorithm: .tokenBucket, limit: 1_000, window: .seconds(86_400), burst: 1_000),
+    ]
+
+    @Test(arguments: thousandPerDay)
+    func twoInstancesSharingRedisAllowExactlyTheLimit(policy: RateLimitPolicy) async throws {
+        try await withRedisServer { server in
+            // Two independent clients: two Sluice instances sharing one Redis.
+            let clients = [try RedisClient(url: server.url), try RedisClient(url: server.url)]
+            defer { for client in clients { client.shutdown() } }
+            let limiters = clients.map {
+                RateLimiter(name: "exact", policy: policy, store: RedisStore(client: $0))
+            }
+            let (allowed, failures) = try await fire(checks: 5_000, tasks: 64, key: "shared") { task in
+                limiters[task % 2]
+            }
+            #expect(failures == 0)
+            #expect(allowed == 1_000)
+        }
+    }
+
+    @Test(arguments: thousandPerDay)
+    func costAboveOneIsExactToo(policy: RateLimitPolicy) async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let limiter = RateLimiter(name: "cost", policy: policy, store: RedisStore(client: client))
+            // 64 tasks asking for 3 units each: 333 fit in 1,000 and the last unit stays unused.
+            let (allowed, failures) = try await fire(checks: 2_000, tasks: 64, key: "k", cost: 3) { _ in limiter }
+            #expect(failures == 0)
+            #expect(allowed == 333)
+            #expect(try await limiter.check(key: "k", cost: 1).allowed, "denials took nothing: one unit is left")
+            #expect(try await !limiter.check(key: "k", cost: 1).allowed)
+        }
+    }
+
+    @Test func everyKeyWrittenHasAnExpiry() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client)
+            for policy in Self.thousandPerDay + [
+                try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(1))
+            ] {
+                for cost in [1, 3, 5_000] {
+                    _ = try await store.check(policy: policy, key: "ttl:\(policy.algorithm):{id-\(cost)}", cost: cost)
+                }
+            }
+            guard case .array(let keys) = try await client.send("KEYS", "*") else {
+                Issue.record("KEYS did not return an array")
+                return
+            }
+            #expect(keys.count >= 6)
+            for key in keys {
+                let ttl = try await client.send("PTTL", .string(key.string ?? "")).int ?? -1
+                #expect(ttl > 0, "\(key.string ?? "?") has no expiry (PTTL \(ttl))")
+            }
+        }
+    }
+
+    @Test func scriptFlushMidTrafficReachesNoCallerAndCountsOnce() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            let admin = try RedisClient(url: server.url)
+            defer {
+                client.shutdown()
+                admin.shutdown()
+            }
+            for policy in Self.thousandPerDay where policy.algorithm != .fixedWindow {
+                let limiter = RateLimiter(name: "flush", policy: policy, store: RedisStore(client: client))
+                let (allowed, failures) = try await fire(checks: 1_500, tasks: 32, key: "k") { task in
+                    if task == 7 { _ = try? await admin.send("SCRIPT", "FLUSH") }
+                    return limiter
+                }
+                #expect(failures == 0, "\(policy.algorithm): NOSCRIPT reached a caller")
+                #expect(allowed == 1_000, "\(policy.algorithm): counted once per check")
+            }
+        }
+    }
+
+    @Test func libraryExampleFromTheREADMECompilesAndRuns() async throws {
+        // Keep in step with "Use it as a library" in README.md.
+        let limiter = try RateLimiter(
+            name: "login", algorithm: .slidingWindow, limit: 5, window: .seconds(60), store: MemoryStore())
+        var allowed = 0
+        for _ in 0..<6 {
+            let decision = try await limiter.check(key: "user-42")
+            if decision.allowed { allowed += 1 } else { #expect(decision.retryAfter > .zero) }
+        }
+        #expect(allowed == 5)
+    }
+}
+
+/// Fires `checks` checks from `tasks` concurrent tasks; returns how many were allowed and how many failed.
+func fire(
+    checks: Int, tasks: Int, key: String, cost: Int = 1,
+    limiter: @escaping @Sendable (Int) async -> RateLimiter
+) async throws -> (allowed: Int, failures: Int) {
+    try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+        for task in 0..<tasks {
+            let share = checks / tasks + (task < checks % tasks ? 1 : 0)
+            group.addTask {
+                let limiter = await limiter(task)
+                var allowed = 0
+                var failures = 0
+                for _ in 0..<share {
+                    do throws(RateLimitError) {
+                        if try await limiter.check(key: key, cost: cost).allowed { allowed += 1 }
+                    } catch {
+                        failures += 1
+                    }
+                }
+                return (allowed, failures)
+            }
+        }
+        return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+    }
+}

@@ -1,0 +1,125 @@
+import SluiceLimit
+import Testing
+
+@Suite struct TokenBucketTests {
+    private let start: Int64 = 1_700_000_000_000
+
+    @Test func burstThenSteadyRefill() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(1), burst: 10)
+        var bucket = TokenBucket.full(for: policy, at: start)
+        #expect(bucket.expiresAt(policy: policy) == start)
+        for expectedRemaining in (0..<10).reversed() {
+            let decision = bucket.check(cost: 1, now: start, policy: policy)
+            #expect(decision.allowed)
+            #expect(decision.limit == 10)
+            #expect(decision.remaining == expectedRemaining)
+        }
+
+        let eleventh = bucket.check(cost: 1, now: start, policy: policy)
+        #expect(
+            eleventh
+                == Decision(allowed: false, limit: 10, remaining: 0, resetAfter: .seconds(10), retryAfter: .seconds(1))
+        )
+        let halfway = bucket.check(cost: 1, now: start + 500, policy: policy)
+        #expect(!halfway.allowed)
+        #expect(halfway.retryAfter == .milliseconds(500))
+        #expect(halfway.resetAfter == .milliseconds(9_500))
+
+        let refilled = bucket.check(cost: 1, now: start + 1_000, policy: policy)
+        #expect(refilled.allowed)
+        #expect(refilled.remaining == 0)
+        #expect(!bucket.check(cost: 1, now: start + 1_000, policy: policy).allowed)
+    }
+
+    @Test func keepsFractionalTokens() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 3, window: .seconds(1))
+        var bucket = TokenBucket.full(for: policy, at: 0)
+        #expect(bucket.check(cost: 3, now: 0, policy: policy).allowed)
+
+        let empty = bucket.check(cost: 1, now: 0, policy: policy)
+        #expect(empty.retryAfter == .milliseconds(334))  // 1 / 0.003 = 333.3
+        #expect(empty.resetAfter == .milliseconds(1_000))
+        #expect(!bucket.check(cost: 1, now: 333, policy: policy).allowed)  // 0.999 tokens
+
+        let first = bucket.check(cost: 1, now: 334, policy: policy)  // 1.002 tokens
+        #expect(first.allowed)
+        #expect(bucket.level == 2)  // 0.002 tokens: 2 of the 1,000 units a token is made of
+        #expect(abs(bucket.tokens(policy: policy) - 0.002) < 1e-12)
+        // The 0.002 left over counts: the next token needs 0.998 more, 332.7 ms.
+        let second = bucket.check(cost: 1, now: 334, policy: policy)
+        #expect(second.retryAfter == .milliseconds(333))
+        #expect(bucket.check(cost: 1, now: 667, policy: policy).allowed)
+    }
+
+    @Test func deniedRequestConsumesNothing() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 5, window: .seconds(5))
+        var bucket = TokenBucket.full(for: policy, at: start)
+        _ = bucket.check(cost: 3, now: start, policy: policy)
+        let before = bucket
+
+        let denied = bucket.check(cost: 3, now: start + 100, policy: policy)
+        #expect(!denied.allowed)
+        #expect(denied.remaining == 2)
+        #expect(denied.retryAfter == .milliseconds(900))
+        #expect(bucket == before)
+
+        let single = bucket.check(cost: 1, now: start + 100, policy: policy)
+        #expect(single.allowed)
+        #expect(single.remaining == 1)
+    }
+
+    @Test func costAboveBurstIsDeniedWithResetAfter() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 5)
+        var bucket = TokenBucket.full(for: policy, at: 0)
+        let full = bucket.check(cost: 6, now: 0, policy: policy)
+        #expect(full == Decision(allowed: false, limit: 5, remaining: 5, resetAfter: .zero, retryAfter: .zero))
+        _ = bucket.check(cost: 2, now: 0, policy: policy)
+        let used = bucket.check(cost: 6, now: 0, policy: policy)
+        #expect(used.resetAfter == .milliseconds(200))
+        #expect(used.retryAfter == used.resetAfter)
+    }
+
+    @Test func survivesAYearIdle() throws {
+        let fast = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1_000_000_000, window: .milliseconds(1))
+        var bucket = TokenBucket.full(for: fast, at: start)
+        _ = bucket.check(cost: 1_000_000_000, now: start, policy: fast)
+        let yearLater = bucket.check(cost: 1, now: start + 366 * 86_400_000, policy: fast)
+        #expect(yearLater.allowed)
+        #expect(yearLater.remaining == 999_999_999)
+
+        // One token a year into a bucket of 100,000 (burst × window stays within 2^53).
+        let slow = try RateLimitPolicy(
+            algorithm: .tokenBucket,
+            limit: 1,
+            window: .seconds(366 * 86_400),
+            burst: 100_000
+        )
+        var slowBucket = TokenBucket.full(for: slow, at: start)
+        _ = slowBucket.check(cost: 100_000, now: start, policy: slow)
+        let drained = slowBucket.check(cost: 1, now: start, policy: slow)
+        let year = Duration.seconds(366 * 86_400)
+        #expect(drained.retryAfter == year, "fixed point: exactly a year, not a millisecond more")
+        var retried = slowBucket
+        #expect(!retried.check(cost: 1, now: start + milliseconds(year) - 1, policy: slow).allowed)
+        #expect(retried.check(cost: 1, now: start + milliseconds(year), policy: slow).allowed)
+        #expect(drained.resetAfter == year * 100_000)
+        #expect(slowBucket.expiresAt(policy: slow) == start + milliseconds(year) * 100_000)
+    }
+
+    @Test func expiresWhenFull() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1))
+        var bucket = TokenBucket.full(for: policy, at: start)
+        #expect(bucket.expiresAt(policy: policy) == start)
+        _ = bucket.check(cost: 4, now: start, policy: policy)
+        #expect(bucket.expiresAt(policy: policy) == start + 400)
+    }
+
+    @Test func clockGoingBackwardsRefillsNothingTwice() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(1))
+        var bucket = TokenBucket.full(for: policy, at: start)
+        _ = bucket.check(cost: 1, now: start, policy: policy)
+        #expect(!bucket.check(cost: 1, now: start - 5_000, policy: policy).allowed)
+        #expect(!bucket.check(cost: 1, now: start + 999, policy: policy).allowed)
+        #expect(bucket.check(cost: 1, now: start + 1_000, policy: policy).allowed)
+    }
+}
