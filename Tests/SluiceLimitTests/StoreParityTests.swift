@@ -1,0 +1,129 @@
+import SluiceLimit
+import SluiceRedis
+import SluiceTestSupport
+import Testing
+
+/// One table of cases, two stores: the memory store and the Redis store (on the client's clock,
+/// so the test drives time) must give the same decisions, field for field.
+@Suite struct StoreParityTests {
+    /// A window-aligned start, in Unix milliseconds.
+    private static let start: Int64 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+
+    /// A step: wait `advance` ms, then check with `cost`; the decision expected of both stores.
+    struct Step: Sendable, CustomStringConvertible {
+        var advance: Int64
+        var cost: Int
+        var expected: Decision
+        var description: String { "+\(advance)ms cost \(cost)" }
+    }
+
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        var name: String
+        var policy: RateLimitPolicy
+        var steps: [Step]
+        var testDescription: String { name }
+    }
+
+    private static func step(
+        _ advance: Int64, cost: Int = 1, allowed: Bool, limit: Int, remaining: Int, reset: Int64, retry: Int64 = 0
+    ) -> Step {
+        Step(
+            advance: advance, cost: cost,
+            expected: Decision(
+                allowed: allowed, limit: limit, remaining: remaining, resetAfter: .milliseconds(reset),
+                retryAfter: .milliseconds(retry)))
+    }
+
+    static let scenarios: [Scenario] = [
+        Scenario(
+            name: "fixed window: 3 per second across a boundary, cost above what remains",
+            policy: try! RateLimitPolicy(algorithm: .fixedWindow, limit: 3, window: .seconds(1)),
+            steps: [
+                step(0, allowed: true, limit: 3, remaining: 2, reset: 1_000),
+                step(100, cost: 2, allowed: true, limit: 3, remaining: 0, reset: 900),
+                step(899, allowed: false, limit: 3, remaining: 0, reset: 1, retry: 1),  // last ms of the window
+                step(1, allowed: true, limit: 3, remaining: 2, reset: 1_000),  // first ms of the next
+                step(10, cost: 3, allowed: false, limit: 3, remaining: 2, reset: 990, retry: 990),
+                step(0, cost: 2, allowed: true, limit: 3, remaining: 0, reset: 990),
+                step(5_000, cost: 4, allowed: false, limit: 3, remaining: 3, reset: 0, retry: 0),  // never fits
+            ]),
+        Scenario(
+            name: "sliding window: 3 per second, entries expire one by one",
+            policy: try! RateLimitPolicy(algorithm: .slidingWindow, limit: 3, window: .seconds(1)),
+            steps: [
+                step(0, allowed: true, limit: 3, remaining: 2, reset: 1_000),
+                step(300, allowed: true, limit: 3, remaining: 1, reset: 1_000),
+                step(300, allowed: true, limit: 3, remaining: 0, reset: 1_000),
+                step(100, allowed: false, limit: 3, remaining: 0, reset: 900, retry: 300),
+                step(299, allowed: false, limit: 3, remaining: 0, reset: 601, retry: 1),
+                step(1, allowed: true, limit: 3, remaining: 0, reset: 1_000),  // the first entry just left
+                step(0, cost: 2, allowed: false, limit: 3, remaining: 0, reset: 1_000, retry: 600),
+                step(2_000, cost: 2, allowed: true, limit: 3, remaining: 1, reset: 1_000),
+            ]),
+        Scenario(
+            name: "token bucket: burst 4, 2 per second, fractions kept",
+            policy: try! RateLimitPolicy(algorithm: .tokenBucket, limit: 2, window: .seconds(1), burst: 4),
+            steps: [
+                step(0, cost: 4, allowed: true, limit: 4, remaining: 0, reset: 2_000),
+                step(0, allowed: false, limit: 4, remaining: 0, reset: 2_000, retry: 500),
+                step(250, allowed: false, limit: 4, remaining: 0, reset: 1_750, retry: 250),
+                step(250, allowed: true, limit: 4, remaining: 0, reset: 2_000),
+                step(700, allowed: true, limit: 4, remaining: 0, reset: 1_800),  // 1.4 tokens, 0.4 kept
+                step(0, allowed: false, limit: 4, remaining: 0, reset: 1_800, retry: 300),
+                step(60_000, cost: 5, allowed: false, limit: 4, remaining: 4, reset: 0, retry: 0),  // above burst
+            ]),
+    ]
+
+    @Test(arguments: scenarios)
+    func bothStoresFollowTheTable(scenario: Scenario) async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: Self.start)
+            let stores: [(String, any RateLimitStore)] = [
+                ("memory", MemoryStore(timeSource: time)),
+                ("redis", RedisStore(client: client, clock: .client, timeSource: time)),
+            ]
+            for (name, store) in stores {
+                time.set(milliseconds: Self.start)
+                for (index, step) in scenario.steps.enumerated() {
+                    time.advance(by: .milliseconds(step.advance))
+                    let decision = try await store.check(policy: scenario.policy, key: "parity:{k}", cost: step.cost)
+                    #expect(decision == step.expected, "\(name) store, step \(index) (\(step))")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: RateLimitAlgorithm.allCases)
+    func randomArrivalsGetTheSameDecisionsFromBothStores(algorithm: RateLimitAlgorithm) async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let policy = try RateLimitPolicy(
+                algorithm: algorithm, limit: 10, window: .milliseconds(500), burst: algorithm == .tokenBucket ? 15 : nil
+            )
+            let time = ManualTimeSource(milliseconds: Self.start)
+            let memory = MemoryStore(timeSource: time)
+            let redis = RedisStore(client: client, clock: .client, timeSource: time)
+            var random = SplitMix64(seed: 0x51_1CE)
+            var allowedAt: [Int64] = []
+            for index in 0..<1_500 {
+                time.advance(by: .milliseconds(Int64.random(in: 0...40, using: &random)))
+                let cost = Int.random(in: 1...3, using: &random)
+                let expected = try await memory.check(policy: policy, key: "random:{k}", cost: cost)
+                let actual = try await redis.check(policy: policy, key: "random:{k}", cost: cost)
+                #expect(
+                    actual == expected, "check \(index) at +\(time.nowMilliseconds() - Self.start) ms, cost \(cost)")
+                if actual.allowed { allowedAt += Array(repeating: time.nowMilliseconds(), count: cost) }
+            }
+            if algorithm == .slidingWindow {
+                // No interval (t - window, t] ever holds more than `limit` allowed units.
+                for (index, time) in allowedAt.enumerated() {
+                    let inWindow = allowedAt[...index].reversed().prefix { $0 > time - policy.windowMilliseconds }
+                    #expect(inWindow.count <= policy.limit, "\(inWindow.count) units in the window ending at \(time)")
+                }
+            }
+        }
+    }
+}
