@@ -5,7 +5,9 @@ import SluiceRedis
 ///
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
 /// (so that Sluice instances with skewed clocks agree), and returns
-/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`. Every key written gets an expiry.
+/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`. Every key written gets an expiry:
+/// the time after which its state no longer matters, plus a grace (the last `ARGV`) so that a
+/// command delayed in flight, or a clock running a little apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
 /// Lua's doubles are exact.
 enum RedisLimitScripts {
@@ -18,7 +20,7 @@ enum RedisLimitScripts {
         """
 
     /// Fixed window for costs above 1 (cost 1 uses plain `INCRBY` + `PEXPIRE NX`).
-    /// KEYS[1] = the window's counter. ARGV: now (unused), limit, cost, milliseconds left in the window.
+    /// KEYS[1] = the window's counter. ARGV: now (unused), limit, cost, ms left in the window, grace.
     static let fixedWindow = RedisScript(
         """
         local limit, cost, left = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -28,12 +30,12 @@ enum RedisLimitScripts {
           return {0, math.max(0, limit - count), left, left}
         end
         count = redis.call('INCRBY', KEYS[1], cost)
-        redis.call('PEXPIRE', KEYS[1], left, 'NX')
+        redis.call('PEXPIRE', KEYS[1], left + tonumber(ARGV[5]), 'NX')
         return {1, limit - count, left, 0}
         """)
 
     /// Sliding window log on a sorted set of one member per unit of cost, scored by time.
-    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost.
+    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost, grace.
     static let slidingWindow = RedisScript(
         now + """
 
@@ -58,14 +60,14 @@ enum RedisLimitScripts {
               members[#members + 1] = tostring(now) .. ':' .. sequence
             end
             redis.call('ZADD', KEYS[1], unpack(members))
-            redis.call('PEXPIRE', KEYS[1], window)
-            redis.call('PEXPIRE', KEYS[2], window)
+            redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
+            redis.call('PEXPIRE', KEYS[2], window + tonumber(ARGV[5]))
             return {1, limit - count - cost, window, 0}
             """)
 
     /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so
     /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
-    /// KEYS[1] = the bucket hash {level, at}. ARGV: now, limit, window ms, burst, cost.
+    /// KEYS[1] = the bucket hash {level, at}. ARGV: now, limit, window ms, burst, cost, grace.
     static let tokenBucket = RedisScript(
         now + """
 
@@ -88,7 +90,7 @@ enum RedisLimitScripts {
             level = level - need
             local reset = waitFor(capacity)
             redis.call('HSET', KEYS[1], 'level', string.format('%d', level), 'at', string.format('%d', math.max(now, at)))
-            redis.call('PEXPIRE', KEYS[1], math.max(1, reset))
+            redis.call('PEXPIRE', KEYS[1], reset + tonumber(ARGV[6]))
             return {1, math.floor(level / window), reset, 0}
             """)
 }

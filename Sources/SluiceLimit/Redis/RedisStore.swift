@@ -30,18 +30,21 @@ public final class RedisStore: RateLimitStore {
     public let prefix: String
     /// Whose clock the scripts use.
     public let clock: Clock
+    /// Added to every key's expiry, so that a command delayed in flight never finds its key gone early.
+    public let expiryGrace: Duration
     private let timeSource: any TimeSource
 
     /// A store on `client`. The fixed window always takes its window index from `timeSource`:
     /// instances whose clocks differ by *d* may disagree about which window a request falls in
     /// for *d* around each boundary.
     public init(
-        client: RedisClient, prefix: String = "sluice", clock: Clock = .server,
+        client: RedisClient, prefix: String = "sluice", clock: Clock = .server, expiryGrace: Duration = .seconds(1),
         timeSource: any TimeSource = SystemTimeSource()
     ) {
         self.client = client
         self.prefix = prefix
         self.clock = clock
+        self.expiryGrace = expiryGrace
         self.timeSource = timeSource
     }
 
@@ -73,6 +76,7 @@ public final class RedisStore: RateLimitStore {
         let now = timeSource.nowMilliseconds()
         let scriptNow: RESPArgument = .integer(clock == .client ? now : 0)
         let window = policy.windowMilliseconds
+        let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
         let reply: (Result<RESPValue, RedisError>) -> Void = { result in
             completion(Self.decision(from: result, policy: policy, key: base))
         }
@@ -93,24 +97,28 @@ public final class RedisStore: RateLimitStore {
                         completion(.success(Self.fixedWindowDecision(count: count, policy: policy, left: left)))
                     }
                 }
-                node.send(["PEXPIRE", .string(counter), .integer(left), "NX"]) { _ in }
+                node.send(["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"]) {
+                    _ in
+                }
             } else {
                 node.evalScript(
                     RedisLimitScripts.fixedWindow, keys: [.string(counter)],
-                    arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left)],
+                    arguments: [
+                        scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace,
+                    ],
                     handler: reply)
             }
         case .slidingWindow:
             node.evalScript(
                 RedisLimitScripts.slidingWindow, keys: [.string("\(base):sw"), .string("\(base):sw:seq")],
-                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost))],
+                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace],
                 handler: reply)
         case .tokenBucket:
             node.evalScript(
                 RedisLimitScripts.tokenBucket, keys: [.string("\(base):tb")],
                 arguments: [
                     scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
-                    .integer(Int64(cost)),
+                    .integer(Int64(cost)), grace,
                 ],
                 handler: reply)
         }
