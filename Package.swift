@@ -33,6 +33,11 @@ let package = Package(
             dependencies: ["SluiceLimit", "SluiceRedis", "SluiceNet", "SluiceTestSupport"]
         ),
         .executableTarget(
+            name: "LimiterBenchmark",
+            dependencies: ["SluiceLimit"],
+            path: "Benchmarks/LimiterBenchmark"
+        ),
+        .executableTarget(
             name: "RedisPipelineBenchmark",
             dependencies: ["SluiceRedis"],
             path: "Benchmarks/RedisPipelineBenchmark"

@@ -1,6 +1,6 @@
 import SluiceRedis
 
-/// The Lua scripts behind the Redis store. Each mirrors, formula for formula, the algorithm
+/// The Lua scripts behind the Redis store (public only to show them: ``source(of:)``). Each mirrors, formula for formula, the algorithm
 /// type of the same name under `Algorithms/`, so that both stores decide alike.
 ///
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
@@ -10,7 +10,16 @@ import SluiceRedis
 /// command delayed in flight, or a clock running a little apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
 /// Lua's doubles are exact.
-enum RedisLimitScripts {
+public enum RedisLimitScripts {
+    /// The Lua source of an algorithm's script (for `redis-benchmark` and for reading).
+    public static func source(of algorithm: String) -> String {
+        switch RateLimitAlgorithm(rawValue: algorithm) {
+        case .fixedWindow: fixedWindow.source
+        case .slidingWindow: slidingWindow.source
+        case .tokenBucket, nil: tokenBucket.source
+        }
+    }
+
     private static let now = """
         local now = tonumber(ARGV[1])
         if now == 0 then

@@ -1,0 +1,108 @@
+// Rate-limit decisions per second: the in-memory store on one thread and on every core, and
+// the Redis store with many concurrent callers on one event loop (the server's way).
+//
+//   swift run -c release LimiterBenchmark memory [seconds]
+//   swift run -c release LimiterBenchmark redis redis://127.0.0.1:6379 [callers] [decisions]
+//   swift run -c release LimiterBenchmark script sliding-window|token-bucket   (prints a script for redis-benchmark)
+import Foundation
+import SluiceLimit
+import SluiceNet
+import SluiceRedis
+import Synchronization
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let keys = (0..<10_000).map { RateLimitKey.make(rule: "bench", identity: "client-\($0)") }
+
+/// Checks in a tight loop on `threads` threads for `seconds`; returns decisions per second.
+func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double) -> Double {
+    let store = MemoryStore()
+    let total = Atomic<Int>(0)
+    let group = DispatchGroup()
+    let deadline = MonotonicClock.now() + UInt64(seconds * 1e9)
+    let started = MonotonicClock.now()
+    for thread in 0..<threads {
+        group.enter()
+        Thread {
+            // Each thread its own key strings, as each request has its own: shared strings would
+            // measure reference-count traffic between cores rather than the store.
+            let keys = keys.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+            var count = 0
+            var index = thread * 977
+            while MonotonicClock.now() < deadline {
+                for _ in 0..<1_000 {
+                    index = (index &+ 7) % keys.count
+                    _ = store.check(policy: policy, key: keys[index], cost: 1)
+                }
+                count += 1_000
+            }
+            total.add(count, ordering: .relaxed)
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    return Double(total.load(ordering: .relaxed)) / (Double(MonotonicClock.now() - started) / 1e9)
+}
+
+/// Runs `callers` callback chains on one loop until `decisions` decisions arrived.
+func measureRedis(store: RedisStore, loop: EventLoop, policy: RateLimitPolicy, callers: Int, decisions: Int) -> Double {
+    let done = DispatchSemaphore(value: 0)
+    let started = MonotonicClock.now()
+    loop.execute {
+        var issued = 0
+        var completed = 0
+        var failures = 0
+        func next() {
+            guard issued < decisions else { return }
+            let key = keys[issued % keys.count]
+            issued += 1
+            store.check(policy: policy, key: key, cost: 1, on: loop) { result in
+                if case .failure = result { failures += 1 }
+                completed += 1
+                if completed == decisions {
+                    if failures > 0 { print("  \(failures) checks failed") }
+                    done.signal()
+                } else {
+                    next()
+                }
+            }
+        }
+        for _ in 0..<callers { next() }
+    }
+    done.wait()
+    return Double(decisions) / (Double(MonotonicClock.now() - started) / 1e9)
+}
+
+func policy(_ algorithm: RateLimitAlgorithm) -> RateLimitPolicy {
+    try! RateLimitPolicy(algorithm: algorithm, limit: 1_000_000, window: .seconds(60))
+}
+
+func format(_ rate: Double) -> String { String(format: "%12.0f decisions/s", rate) }
+
+switch arguments.first {
+case "memory":
+    let seconds = Double(arguments.dropFirst().first ?? "2") ?? 2
+    let cores = EventLoopGroup.activeProcessorCount
+    for algorithm in RateLimitAlgorithm.allCases {
+        let one = measureMemory(policy: policy(algorithm), threads: 1, seconds: seconds)
+        let all = measureMemory(policy: policy(algorithm), threads: cores, seconds: seconds)
+        print("memory \(algorithm.rawValue):\t1 thread \(format(one))\t\(cores) threads \(format(all))")
+    }
+case "redis":
+    let url = arguments.count > 1 ? arguments[1] : "redis://127.0.0.1:6379"
+    let callers = arguments.count > 2 ? Int(arguments[2]) ?? 200 : 200
+    let decisions = arguments.count > 3 ? Int(arguments[3]) ?? 500_000 : 500_000
+    let group = try EventLoopGroup(count: 1, name: "bench")
+    let client = try RedisClient(configuration: try RedisConfiguration(url: url), group: group)
+    let store = RedisStore(client: client)
+    for algorithm in RateLimitAlgorithm.allCases {
+        let rate = measureRedis(
+            store: store, loop: group.loops[0], policy: policy(algorithm), callers: callers, decisions: decisions)
+        print("redis \(algorithm.rawValue):\t\(format(rate))  (1 connection, \(callers) callers)")
+    }
+    client.shutdown()
+    group.shutdown()
+case "script":
+    print(RedisLimitScripts.source(of: arguments.count > 1 ? arguments[1] : "token-bucket"))
+default:
+    print("usage: LimiterBenchmark memory [seconds] | redis URL [callers] [decisions] | script ALGORITHM")
+}
