@@ -17,7 +17,9 @@ let package = Package(
         .target(name: "SluiceNet", dependencies: ["CSluiceLinux"]),
         .target(name: "SluiceRedis", dependencies: ["SluiceNet"]),
         .target(name: "SluiceLimit", dependencies: ["SluiceRedis", "SluiceNet"]),
-        .executableTarget(name: "sluice", dependencies: ["SluiceRedis"]),
+        .target(name: "SluiceHTTP", dependencies: ["SluiceNet"]),
+        .target(name: "SluiceServer", dependencies: ["SluiceHTTP", "SluiceLimit", "SluiceRedis", "SluiceNet"]),
+        .executableTarget(name: "sluice", dependencies: ["SluiceServer", "SluiceLimit", "SluiceRedis", "SluiceNet"]),
         .target(
             name: "SluiceTestSupport",
             dependencies: ["SluiceNet"],
@@ -27,6 +29,11 @@ let package = Package(
         .testTarget(
             name: "SluiceRedisTests",
             dependencies: ["SluiceRedis", "SluiceNet", "SluiceTestSupport"]
+        ),
+        .testTarget(name: "SluiceHTTPTests", dependencies: ["SluiceHTTP", "SluiceNet", "SluiceTestSupport"]),
+        .testTarget(
+            name: "SluiceServerTests",
+            dependencies: ["SluiceServer", "SluiceHTTP", "SluiceLimit", "SluiceNet", "SluiceTestSupport"]
         ),
         .testTarget(
             name: "SluiceLimitTests",

@@ -33,6 +33,26 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         throw AddressError(input: ip, reason: "not a numeric IPv4 or IPv6 address")
     }
 
+    /// An address from its raw bytes in network order: 4 for IPv4, 16 for IPv6.
+    public init(bytes: [UInt8], port: Int = 0) throws(AddressError) {
+        switch bytes.count {
+        case 4:
+            var v4 = sockaddr_in()
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+            withUnsafeMutableBytes(of: &v4.sin_addr) { $0.copyBytes(from: bytes) }
+            self = .v4(v4)
+        case 16:
+            var v6 = sockaddr_in6()
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+            withUnsafeMutableBytes(of: &v6.sin6_addr) { $0.copyBytes(from: bytes) }
+            self = .v6(v6)
+        default:
+            throw AddressError(input: "\(bytes)", reason: "an address has 4 or 16 bytes, not \(bytes.count)")
+        }
+    }
+
     /// Copies an address the kernel filled in (`accept`, `getsockname`, `getaddrinfo`).
     init?(storage: UnsafeRawPointer) {
         switch Int32(storage.load(as: sockaddr.self).sa_family) {

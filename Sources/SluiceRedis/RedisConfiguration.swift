@@ -84,6 +84,14 @@ public struct RedisConfiguration: Sendable {
         return try RedisConfiguration(url: url)
     }
 
+    /// `url` with any password replaced by `***`, for logs and messages.
+    public static func redacted(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return url[..<url.index(after: colon)] + "***" + url[at...]
+    }
+
     private static func decode(_ text: Substring) -> String {
         String(text).removingPercentEncoding ?? String(text)
     }
@@ -98,17 +106,10 @@ public struct RedisConfigurationError: Error, Sendable, Hashable, CustomStringCo
 
     /// Creates an error, hiding the password in `url`.
     public init(url: String, reason: String) {
-        self.url = Self.redacted(url)
+        self.url = RedisConfiguration.redacted(url)
         self.reason = reason
     }
 
     /// A one-line message naming the URL.
     public var description: String { "invalid Redis URL \"\(url)\": \(reason)" }
-
-    private static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
-            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return url }
-        return url[..<url.index(after: colon)] + "***" + url[at...]
-    }
 }

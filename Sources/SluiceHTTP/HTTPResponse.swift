@@ -1,0 +1,83 @@
+/// A response to write: status, headers and a body held in memory (small by design: Sluice's own
+/// answers — target mode, 429s, errors, admin pages — are all short).
+///
+/// ```swift
+/// var response = HTTPResponse(status: 429, body: Array("{\"error\":\"rate limited\"}".utf8))
+/// response.headers.append(("Content-Type", "application/json"))
+/// response.headers.append(("Retry-After", "3"))
+/// ```
+public struct HTTPResponse: Sendable, Equatable {
+    /// The status code.
+    public var status: Int
+    /// Header fields in order. `Content-Length`, `Connection` and `Date` are added when written.
+    public var headers: [(String, String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// A response with `status`, optional headers and body.
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A short plain-text response, for errors: `text` plus a newline.
+    public static func text(_ status: Int, _ text: String) -> HTTPResponse {
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array((text + "\n").utf8))
+    }
+
+    public static func == (lhs: HTTPResponse, rhs: HTTPResponse) -> Bool {
+        lhs.status == rhs.status && lhs.body == rhs.body && lhs.headers.elementsEqual(rhs.headers) { $0 == $1 }
+    }
+
+    /// Appends the response in HTTP/1.1 wire form; `keepAlive` false adds `Connection: close`.
+    /// A response to `HEAD` carries the length of the body it would have had, but no body.
+    public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
+        buffer.append(contentsOf: "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n".utf8)
+        for (name, value) in headers {
+            buffer.append(contentsOf: name.utf8)
+            buffer.append(contentsOf: ": ".utf8)
+            buffer.append(contentsOf: value.utf8)
+            buffer.append(contentsOf: "\r\n".utf8)
+        }
+        buffer.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
+        if !keepAlive { buffer.append(contentsOf: "Connection: close\r\n".utf8) }
+        buffer.append(contentsOf: "\r\n".utf8)
+        if !isHead { buffer.append(contentsOf: body) }
+    }
+}
+
+/// Reason phrases for the statuses Sluice sends.
+public enum HTTPStatus {
+    /// The reason phrase for `status` (RFC 9110), or "Unknown".
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Unknown"
+        }
+    }
+}

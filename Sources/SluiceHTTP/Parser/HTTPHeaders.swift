@@ -1,0 +1,73 @@
+/// Header fields in the order they were received, names spelled as sent.
+///
+/// Lookups compare names case-insensitively (RFC 9110 §5.1). Values are stored without the whitespace around
+/// them; several lines with the same name stay separate entries.
+///
+/// ```swift
+/// var headers = HTTPHeaders([("Host", "example.com"), ("Accept", "text/html"), ("accept", "application/json")])
+/// headers.first(name: "host")     // "example.com"
+/// headers.all(name: "ACCEPT")     // ["text/html", "application/json"]
+/// headers.append(name: "X-Request-Id", value: "42")
+/// for field in headers { print(field.name, field.value) }
+/// ```
+public struct HTTPHeaders: Sendable, Equatable, RandomAccessCollection, CustomStringConvertible {
+    /// One field line: a name and its value.
+    public struct Field: Sendable, Hashable {
+        /// The field name as sent, e.g. `Content-Type`.
+        public var name: String
+        /// The value without leading or trailing whitespace. Bytes that are not valid UTF-8 (obs-text) are kept
+        /// one character per byte (ISO-8859-1), so no byte is lost.
+        public var value: String
+
+        /// Creates a field.
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    private var fields: [Field]
+
+    /// Creates headers from `(name, value)` pairs, in order.
+    ///
+    /// ```swift
+    /// let headers = HTTPHeaders([("Host", "localhost"), ("Content-Length", "3")])
+    /// ```
+    public init(_ fields: [(String, String)] = []) {
+        self.fields = fields.map { Field(name: $0.0, value: $0.1) }
+    }
+
+    /// The position of the first field.
+    public var startIndex: Int { fields.startIndex }
+
+    /// The position after the last field.
+    public var endIndex: Int { fields.endIndex }
+
+    /// The field at `position`.
+    public subscript(position: Int) -> Field { fields[position] }
+
+    /// Adds a field after the existing ones.
+    public mutating func append(name: String, value: String) {
+        fields.append(Field(name: name, value: value))
+    }
+
+    /// The value of the first field called `name` (any case), or nil.
+    public func first(name: String) -> String? {
+        fields.first { HTTPSyntax.equalsIgnoringCase($0.name, name) }?.value
+    }
+
+    /// The values of every field called `name` (any case), in order.
+    public func all(name: String) -> [String] {
+        fields.compactMap { HTTPSyntax.equalsIgnoringCase($0.name, name) ? $0.value : nil }
+    }
+
+    /// True when at least one field is called `name` (any case).
+    public func contains(name: String) -> Bool {
+        fields.contains { HTTPSyntax.equalsIgnoringCase($0.name, name) }
+    }
+
+    /// The fields as `Name: value` lines, for logs and test failures.
+    public var description: String {
+        fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,88 @@
+import SluiceNet
+
+/// One loop's share of an ``HTTPServer``: its listening socket, the connections it accepted,
+/// and a once-a-second sweep that enforces their timeouts. Owned by its loop.
+final class HTTPAcceptor: EventHandler, @unchecked Sendable {
+    let loop: EventLoop
+    private var listener: Socket?
+    private var server: HTTPServer?  // set by start, cleared when drained (breaks the cycle)
+    private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
+    private var sweeper: TimerID?
+    private var draining: (deadline: UInt64, done: () -> Void)?
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    func start(listener: Socket, server: HTTPServer) {
+        self.listener = listener
+        self.server = server
+        do {
+            try loop.register(listener.fd, interest: .read, handler: self)
+        } catch {
+            fatalError("\(loop.name): cannot watch the listening socket: \(error)")
+        }
+        scheduleSweep()
+    }
+
+    func handleEvents(_ events: UInt32) {
+        guard let listener, let server else { return }
+        // Accept a bounded batch, so one loop's backlog cannot starve its connections.
+        for _ in 0..<64 {
+            let accepted: IOResult<(socket: Socket, peer: SocketAddress?)>
+            do {
+                accepted = try listener.accept()
+            } catch {
+                return  // EMFILE, ECONNABORTED…: the connection is lost, the listener goes on
+            }
+            guard case .processed(let (socket, peer)) = accepted else { return }
+            guard server.admit() else {
+                socket.close()
+                continue
+            }
+            let connection = server.makeConnection(socket: socket, peer: peer, loop: loop) { [unowned self] closed in
+                connections[ObjectIdentifier(closed)] = nil
+                server.released()
+                if draining != nil { finishDrainIfDone() }
+            }
+            do {
+                try connection.start()
+                connections[ObjectIdentifier(connection)] = connection
+            } catch {
+                socket.close()
+                server.released()
+            }
+        }
+    }
+
+    func drain(deadline: UInt64, done: @escaping () -> Void) {
+        if let listener {
+            loop.unregister(listener.fd)
+            listener.close()
+            self.listener = nil
+        }
+        draining = (deadline, done)
+        for connection in Array(connections.values) { connection.drain() }
+        finishDrainIfDone()
+    }
+
+    private func finishDrainIfDone() {
+        guard let draining else { return }
+        if connections.isEmpty || loop.tickTime >= draining.deadline {
+            for connection in Array(connections.values) { connection.close() }
+            if let sweeper { loop.cancel(sweeper) }
+            self.draining = nil
+            server = nil
+            draining.done()
+        }
+    }
+
+    private func scheduleSweep() {
+        sweeper = loop.schedule(after: .milliseconds(250)) { [self] in
+            let now = loop.tickTime
+            for connection in Array(connections.values) { connection.checkDeadline(now: now) }
+            if draining != nil { finishDrainIfDone() }
+            if draining != nil || listener != nil { scheduleSweep() }
+        }
+    }
+}

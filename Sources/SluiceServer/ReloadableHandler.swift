@@ -1,0 +1,33 @@
+import SluiceHTTP
+import SluiceNet
+
+/// Lets SIGHUP swap the rules without a lock on the request path: each loop keeps its own
+/// reference to the current handler, and a reload hands every loop the new one on its own thread.
+final class ReloadableHandler: HTTPRequestHandler, @unchecked Sendable {
+    /// One loop's reference; read and written only on that loop's thread.
+    private final class Slot: @unchecked Sendable {
+        var handler: any HTTPRequestHandler
+        init(_ handler: any HTTPRequestHandler) { self.handler = handler }
+    }
+
+    /// Built once and never changed, so reading it from every loop is safe.
+    private let slots: [ObjectIdentifier: Slot]
+    private let loops: [EventLoop]
+
+    init(_ handler: any HTTPRequestHandler, loops: [EventLoop]) {
+        self.loops = loops
+        slots = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0), Slot(handler)) })
+    }
+
+    func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        slots[ObjectIdentifier(request.loop)]!.handler.handle(request, responder: responder)
+    }
+
+    /// Installs `handler` on every loop; requests already in flight finish with the old one.
+    func replace(with handler: any HTTPRequestHandler) {
+        for loop in loops {
+            let slot = slots[ObjectIdentifier(loop)]!
+            loop.execute { slot.handler = handler }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import SluiceHTTP
+import SluiceLimit
+import SluiceNet
+import SluiceRedis
+
+/// A running Sluice: the event loops, the store, the HTTP listener and the admin listener,
+/// wired from a ``ServerConfiguration``.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
+/// configuration.admin = HostAndPort(host: "127.0.0.1", port: 0)
+/// let app = try SluiceApp(configuration: configuration)
+/// let (listen, admin) = try app.start()
+/// // …
+/// app.shutdown()
+/// ```
+public final class SluiceApp: Sendable {
+    /// The configuration it was started with (rules may since have been reloaded).
+    public let configuration: ServerConfiguration
+    /// Counters behind `/metrics`.
+    public let metrics: ServerMetrics
+    private let group: EventLoopGroup
+    private let store: any RateLimitStore
+    private let redis: RedisClient?
+    private let server: HTTPServer
+    private let adminServer: HTTPServer
+    private let handler: ReloadableHandler
+
+    /// Builds everything; nothing listens until ``start()``.
+    public init(configuration: ServerConfiguration) throws {
+        if configuration.upstream != nil {
+            throw ConfigurationError(field: "upstream", message: "proxy mode is not available yet; omit --upstream")
+        }
+        self.configuration = configuration
+        group = try EventLoopGroup(count: configuration.loops, name: "sluice")
+        (store, redis) = try Self.makeStore(configuration.store, group: group)
+        let box = ServerBox()
+        metrics = ServerMetrics(openConnections: { box.server?.connectionCount ?? 0 })
+        handler = ReloadableHandler(
+            Self.limitingHandler(configuration, store: store, metrics: metrics), loops: group.loops)
+        server = HTTPServer(settings: configuration.http, group: group, handler: handler)
+        box.server = server
+        let redis = redis
+        adminServer = HTTPServer(
+            settings: HTTPServerSettings(), group: group,
+            handler: AdminHandler(metrics: metrics) { loop, answer in
+                guard let redis else { return answer(true) }
+                redis.node(on: loop).send(["PING"], timeout: .milliseconds(500)) { answer((try? $0.get()) != nil) }
+            })
+    }
+
+    /// Starts listening; returns the bound addresses (real ports when 0 was asked).
+    public func start() throws -> (listen: SocketAddress, admin: SocketAddress) {
+        let listen = try server.start(on: try Self.resolve(configuration.listen))
+        let admin = try adminServer.start(on: try Self.resolve(configuration.admin))
+        return (listen, admin)
+    }
+
+    /// Replaces the rules (SIGHUP). Only rules, trusted proxies and headers change; listeners and store stay.
+    public func reload(_ new: ServerConfiguration) {
+        handler.replace(with: Self.limitingHandler(new, store: store, metrics: metrics))
+    }
+
+    /// Stops accepting, lets requests in flight finish, closes the store, stops the loops.
+    public func shutdown() {
+        server.shutdown()
+        adminServer.shutdown()
+        redis?.shutdown()
+        group.shutdown()
+    }
+
+    private static func limitingHandler(
+        _ configuration: ServerConfiguration, store: any RateLimitStore, metrics: ServerMetrics
+    ) -> LimitingHandler {
+        LimitingHandler(
+            configuration: configuration, store: store, metrics: metrics,
+            allowedAnswer: TargetHandler(target: configuration.target))
+    }
+
+    private static func makeStore(_ url: String, group: EventLoopGroup) throws -> (any RateLimitStore, RedisClient?) {
+        if url == "memory" { return (MemoryStore(), nil) }
+        guard url.hasPrefix("redis://") else {
+            throw ConfigurationError(
+                field: "store",
+                message:
+                    "\"\(url)\" is not supported: use memory or redis://host:port (Sentinel and Cluster are coming)")
+        }
+        do {
+            let client = try RedisClient(configuration: try RedisConfiguration(url: url), group: group)
+            return (RedisStore(client: client), client)
+        } catch let error as RedisConfigurationError {
+            throw ConfigurationError(field: "store", message: error.description)
+        }
+    }
+
+    private static func resolve(_ target: HostAndPort) throws -> SocketAddress {
+        guard let address = try Resolver.resolve(target).first else {
+            throw ConfigurationError(field: "listen", message: "\(target) has no address")
+        }
+        return address
+    }
+}
+
+/// Lets the metrics read the server's connection count although the server is made after them.
+private final class ServerBox: @unchecked Sendable {
+    // Written once during SluiceApp.init, before any loop reads it.
+    var server: HTTPServer?
+}

@@ -1,0 +1,152 @@
+import Foundation
+import SluiceLimit
+import SluiceNet
+import SluiceServer
+import SluiceTestSupport
+import Testing
+
+/// The whole server in-process on port 0, spoken to over real sockets.
+@Suite struct ServerEndToEndTests {
+    /// Starts an app with `rules` on `store`; stops it when `body` returns.
+    static func withApp<T>(
+        rules: [Rule], store: String = "memory", trustedProxies: [String] = [],
+        _ body: (SluiceApp, Int, Int) async throws -> T
+    ) async throws -> T {
+        var configuration = ServerConfiguration()
+        configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
+        configuration.admin = HostAndPort(host: "127.0.0.1", port: 0)
+        configuration.rules = rules
+        configuration.store = store
+        configuration.loops = 2
+        configuration.clientAddresses.trustedProxies = try trustedProxies.map { try IPNetwork(parsing: $0) }
+        let app = try SluiceApp(configuration: configuration)
+        let (listen, admin) = try app.start()
+        defer { app.shutdown() }
+        return try await body(app, listen.port, admin.port)
+    }
+
+    static func rule(_ algorithm: RateLimitAlgorithm, limit: Int, window: Duration = .seconds(60)) -> Rule {
+        Rule(name: "r", policy: try! RateLimitPolicy(algorithm: algorithm, limit: limit, window: window))
+    }
+
+    @Test(arguments: RateLimitAlgorithm.allCases)
+    func answers429AfterExactlyTheLimitWithHeaders(algorithm: RateLimitAlgorithm) async throws {
+        try await Self.withApp(rules: [Self.rule(algorithm, limit: 5)]) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            for expectedRemaining in (0..<5).reversed() {
+                let response = try client.get("/")
+                #expect(response.status == 200)
+                #expect(response.text == "OK\n")
+                #expect(response.header("X-RateLimit-Limit") == "5")
+                #expect(response.header("X-RateLimit-Remaining") == String(expectedRemaining))
+                let reset = Int(response.header("X-RateLimit-Reset") ?? "") ?? 0
+                #expect(reset > Int(Date().timeIntervalSince1970) - 1)
+            }
+            let denied = try client.get("/")
+            #expect(denied.status == 429)
+            #expect(denied.header("X-RateLimit-Remaining") == "0")
+            let retryAfter = Int(denied.header("Retry-After") ?? "") ?? 0
+            #expect((1...60).contains(retryAfter))
+            #expect(denied.header("Content-Type") == "application/problem+json")
+            #expect(denied.text.contains(#""rule":"r""#))
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderOnOneConnection() async throws {
+        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 3)]) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            let request = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+            try client.send(String(repeating: request, count: 5))
+            let statuses = try (0..<5).map { _ in try client.readResponse().status }
+            #expect(statuses == [200, 200, 200, 429, 429])
+        }
+    }
+
+    @Test func keepAliveReusesTheConnectionAndHTTP10Closes() async throws {
+        try await Self.withApp(rules: []) { app, port, _ in
+            let client = try RawHTTPClient(port: port)
+            for _ in 0..<20 { #expect(try client.get("/").status == 200) }
+            #expect(app.metrics.render().contains("sluice_open_connections 1"))
+            let old = try RawHTTPClient(port: port)
+            try old.send("GET / HTTP/1.0\r\n\r\n")
+            let response = try old.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("Connection") == "close")
+            #expect(old.isClosedByPeer())
+        }
+    }
+
+    @Test func chunkedAndContentLengthUploadsAreReadAndTheConnectionStaysUsable() async throws {
+        try await Self.withApp(rules: []) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            let chunk = String(repeating: "x", count: 4000)
+            var upload = "POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            for _ in 0..<50 { upload += "fa0\r\n\(chunk)\r\n" }
+            upload += "0\r\n\r\n"
+            try client.send(upload)
+            #expect(try client.readResponse().status == 200)
+            try client.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
+            #expect(try client.readResponse().status == 200)
+            try client.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try client.readResponse().status == 100)
+            try client.send("abc")
+            #expect(try client.readResponse().status == 200)
+        }
+    }
+
+    @Test func trustedProxiesDecideWhoTheClientIs() async throws {
+        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 1)], trustedProxies: ["127.0.0.0/8"]) {
+            _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/", headers: ["X-Forwarded-For: 198.51.100.1"]).status == 200)
+            #expect(try client.get("/", headers: ["X-Forwarded-For: 198.51.100.1"]).status == 429)
+            #expect(try client.get("/", headers: ["X-Forwarded-For: 198.51.100.2"]).status == 200, "another client")
+        }
+        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 1)]) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/", headers: ["X-Forwarded-For: 198.51.100.1"]).status == 200)
+            #expect(
+                try client.get("/", headers: ["X-Forwarded-For: 198.51.100.2"]).status == 429,
+                "an untrusted peer cannot pick its identity")
+        }
+    }
+
+    @Test func adminListenerServesMetricsHealthAndReadiness() async throws {
+        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 1)]) { _, port, admin in
+            let client = try RawHTTPClient(port: port)
+            _ = try client.get("/")
+            _ = try client.get("/")
+            let adminClient = try RawHTTPClient(port: admin)
+            let metrics = try adminClient.get("/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.text.contains(#"sluice_decisions_total{rule="r",outcome="allowed"} 1"#))
+            #expect(metrics.text.contains(#"sluice_decisions_total{rule="r",outcome="denied"} 1"#))
+            #expect(metrics.text.contains("sluice_decision_seconds_count 2"))
+            #expect(try adminClient.get("/healthz").status == 200)
+            #expect(try adminClient.get("/readyz").status == 200)
+            #expect(try adminClient.get("/nope").status == 404)
+        }
+    }
+
+    @Test(arguments: RateLimitAlgorithm.allCases)
+    func redisBackedServerLimitsTheSame(algorithm: RateLimitAlgorithm) async throws {
+        try await withRedisServer { redis in
+            try await Self.withApp(rules: [Self.rule(algorithm, limit: 4)], store: redis.url) { _, port, admin in
+                let client = try RawHTTPClient(port: port)
+                let statuses = try (0..<6).map { _ in try client.get("/").status }
+                #expect(statuses == [200, 200, 200, 200, 429, 429])
+                #expect(try RawHTTPClient(port: admin).get("/readyz").status == 200)
+            }
+        }
+    }
+
+    @Test func readinessFailsWhileRedisIsDown() async throws {
+        let redis = try RedisServer()
+        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 4)], store: redis.url) {
+            (_, _, admin) async throws in
+            #expect(try RawHTTPClient(port: admin).get("/readyz").status == 200)
+            redis.stop()
+            #expect(try RawHTTPClient(port: admin).get("/readyz").status == 503)
+        }
+    }
+}
