@@ -3,7 +3,6 @@ import Foundation
 import SluiceRedis
 import SluiceServer
 
-setvbuf(stdout, nil, _IOLBF, 0)  // the banner reaches a pipe or a log at once
 let environment = ProcessInfo.processInfo.environment
 let flags: [String: String]
 do {
@@ -17,9 +16,12 @@ do {
     let configuration = try CommandLineOptions.configuration(flags: flags, environment: environment)
     let app = try SluiceApp(configuration: configuration)
     let (listen, admin) = try app.start()
-    print("sluice listening on http://\(listen) (target mode), admin on http://\(admin)")
-    print("store: \(configuration.store == "memory" ? "memory" : RedisConfiguration.redacted(configuration.store))")
-    for rule in configuration.rules { print("rule: \(RuleSummary.describe(rule))") }
+    var banner = ["sluice listening on http://\(listen) (target mode), admin on http://\(admin)"]
+    banner.append(
+        "store: \(configuration.store == "memory" ? "memory" : RedisConfiguration.redacted(configuration.store))")
+    banner += configuration.rules.map { "rule: \(RuleSummary.describe($0))" }
+    // Written unbuffered, so a pipe or a log file has it before the first request.
+    FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
     ServerLog.event("started", ["listen": listen.description, "admin": admin.description])
     SignalHandling.install(app: app, flags: flags, environment: environment)
     dispatchMain()
