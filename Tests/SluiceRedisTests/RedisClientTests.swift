@@ -100,7 +100,9 @@ import Testing
 
     @Test func pipelinesTenThousandConcurrentCommandsAndMatchesReplies() async throws {
         try await withRedisServer { server in
-            let client = try RedisClient(url: server.url)
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(20)  // about matching, not latency: a loaded CI box is fine
+            let client = try RedisClient(configuration: configuration)
             defer { client.shutdown() }
             let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<10_000 {

@@ -144,7 +144,8 @@ import Testing
         let redis = try RedisServer()
         try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 4)], store: redis.url) {
             (_, _, admin) async throws in
-            #expect(try RawHTTPClient(port: admin).get("/readyz").status == 200)
+            let ready = try RawHTTPClient(port: admin).get("/readyz")
+            #expect(ready.status == 200, "\(ready.text)")
             redis.stop()
             #expect(try RawHTTPClient(port: admin).get("/readyz").status == 503)
         }

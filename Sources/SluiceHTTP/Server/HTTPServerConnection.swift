@@ -6,7 +6,8 @@ import SluiceNet
 /// One request is in flight at a time: while a request waits for its answer the connection
 /// parses no further (pipelined requests wait in the buffer, and the socket stops being read
 /// once the buffer is full), so answers can never overtake each other. Bodies are streamed
-/// through the parser and dropped; a body is never held whole.
+/// through the parser and dropped; a body is never held whole. An answer is written once the
+/// request's body has been read to its end.
 final class HTTPServerConnection: EventHandler {
     private enum Phase {
         /// Between requests (keep-alive). Times out after the idle timeout.
@@ -45,6 +46,8 @@ final class HTTPServerConnection: EventHandler {
     private var isHeadRequest = false
     private var bodyDone = false
     private var answered = false
+    private var heldResponse: HTTPResponse?
+    private var processing = false
 
     init(
         socket: Socket, peer: SocketAddress?, loop: EventLoop, settings: HTTPServerSettings,
@@ -132,6 +135,8 @@ final class HTTPServerConnection: EventHandler {
     }
 
     private func processInput() {
+        processing = true
+        defer { processing = false }
         while phase != .closed && phase != .closing {
             if phase == .handling && bodyDone { break }  // the next request waits for this answer
             var offset = 0
@@ -163,7 +168,10 @@ final class HTTPServerConnection: EventHandler {
                 break  // streamed through and dropped
             case .end:
                 bodyDone = true
-                if answered { finishRequest() }
+                if let held = heldResponse {
+                    heldResponse = nil
+                    write(held)
+                }
             }
         }
         if inputStart == inputEnd {
@@ -179,6 +187,7 @@ final class HTTPServerConnection: EventHandler {
         isHeadRequest = head.method == "HEAD"
         bodyDone = false
         answered = false
+        heldResponse = nil
         enter(.handling)
         if head.expectsContinue {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -193,28 +202,36 @@ final class HTTPServerConnection: EventHandler {
     func respond(_ response: HTTPResponse, to number: UInt64) {
         guard number == requestNumber, phase == .handling, !answered else { return }
         answered = true
+        if bodyDone {
+            write(response)
+        } else {
+            // Held until the body has been read: a body that turns out malformed gets its 400
+            // instead, and the client never sees two answers to one request.
+            heldResponse = response
+        }
+    }
+
+    private func write(_ response: HTTPResponse) {
         response.write(into: &output, keepAlive: keepAlive, isHead: isHeadRequest)
         scheduleFlush()
-        if !keepAlive {
-            phase = .closing
-        } else if bodyDone {
+        if keepAlive {
             finishRequest()
+        } else {
+            phase = .closing
         }
     }
 
     private func finishRequest() {
         enter(.idle)
-        if inputStart < inputEnd { processInput() }
+        // Pipelined requests already buffered go next; inside processInput its own loop does it.
+        if !processing && inputStart < inputEnd { processInput() }
     }
 
-    /// Answers a broken or slow request with `status` and closes the connection.
+    /// Answers a broken or slow request with `status` and closes the connection. An answer the
+    /// handler gave but that is still held (the body was not finished) is dropped.
     private func fail(status: Int, _ detail: String) {
         guard phase != .closed && phase != .closing else { return }
-        if phase == .handling && !answered {
-            // The handler still owns the request; it cannot be answered twice. Just close.
-            close()
-            return
-        }
+        heldResponse = nil
         keepAlive = false
         HTTPResponse.text(status, detail).write(into: &output, keepAlive: false)
         phase = .closing
