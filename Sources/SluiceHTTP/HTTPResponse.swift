@@ -34,6 +34,18 @@ public struct HTTPResponse: Sendable, Equatable {
     /// Appends the response in HTTP/1.1 wire form; `keepAlive` false adds `Connection: close`.
     /// A response to `HEAD` carries the length of the body it would have had, but no body.
     public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
+        Self.writeHead(
+            status: status, headers: headers, framing: "Content-Length: \(body.count)", keepAlive: keepAlive,
+            into: &buffer)
+        if !isHead { buffer.append(contentsOf: body) }
+    }
+
+    /// Appends a status line and headers, then `framing` (a `Content-Length` or
+    /// `Transfer-Encoding` line, or nil for a body that ends when the connection closes),
+    /// `Connection: close` when not `keepAlive`, and the blank line.
+    static func writeHead(
+        status: Int, headers: [(String, String)], framing: String?, keepAlive: Bool, into buffer: inout [UInt8]
+    ) {
         buffer.append(contentsOf: "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n".utf8)
         for (name, value) in headers {
             buffer.append(contentsOf: name.utf8)
@@ -41,10 +53,12 @@ public struct HTTPResponse: Sendable, Equatable {
             buffer.append(contentsOf: value.utf8)
             buffer.append(contentsOf: "\r\n".utf8)
         }
-        buffer.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
+        if let framing {
+            buffer.append(contentsOf: framing.utf8)
+            buffer.append(contentsOf: "\r\n".utf8)
+        }
         if !keepAlive { buffer.append(contentsOf: "Connection: close\r\n".utf8) }
         buffer.append(contentsOf: "\r\n".utf8)
-        if !isHead { buffer.append(contentsOf: body) }
     }
 }
 

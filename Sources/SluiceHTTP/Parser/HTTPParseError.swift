@@ -1,7 +1,10 @@
-/// The reason ``HTTPRequestParser`` rejected a request, and the status to answer it with.
+/// The reason ``HTTPRequestParser`` rejected a request, or ``HTTPResponseParser`` a response, and the status to
+/// answer with.
 ///
-/// The parser cannot find the next request after this error: answer with ``status`` (the response should carry
-/// `Connection: close`) and close the connection.
+/// The parser cannot find the next message after this error. For a request: answer with ``status`` (the response
+/// should carry `Connection: close`) and close the connection. For a response (``inResponse``): close the
+/// upstream connection and, if nothing of the response was forwarded yet, answer the client with ``status``,
+/// always 502 Bad Gateway. The statuses given for each kind below are those of a request.
 ///
 /// ```swift
 /// do {
@@ -60,6 +63,13 @@ public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible
         case invalidChunkExtension
         /// Chunk data is not followed by CRLF (400).
         case invalidChunkTerminator
+        /// Response only: the status line is not `HTTP-version SP status-code [SP reason-phrase]`, its reason
+        /// phrase holds a control byte, or it is longer than ``HTTPParserLimits/maxRequestLineLength`` (502).
+        case invalidStatusLine
+        /// Response only: the status code is not three digits from 100 to 599 (502).
+        case invalidStatusCode
+        /// Response only: the connection ended before the response did (502).
+        case incompleteResponse
     }
 
     /// What kind of problem was found.
@@ -67,16 +77,23 @@ public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible
     /// What was found, with the offending input (escaped and shortened), e.g.
     /// `field name "Transfer-Encoding " is not a token`.
     public var detail: String
+    /// True when the error is in a response (from ``HTTPResponseParser``): the upstream is at fault, and
+    /// ``status`` is 502 whatever the kind.
+    public var inResponse: Bool
 
     /// Creates an error.
-    public init(kind: Kind, detail: String) {
+    public init(kind: Kind, detail: String, inResponse: Bool = false) {
         self.kind = kind
         self.detail = detail
+        self.inResponse = inResponse
     }
 
-    /// The status code to answer with: 400, 413, 414, 431, 501 or 505.
+    /// The status code to answer with: for a request 400, 413, 414, 431, 501 or 505; for a response 502.
     public var status: Int {
-        switch kind {
+        if inResponse {
+            return 502
+        }
+        return switch kind {
         case .requestLineTooLong: 414
         case .headersTooLarge: 431
         case .bodyTooLarge: 413
@@ -87,6 +104,8 @@ public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible
             .invalidContentLength, .conflictingFraming, .invalidTransferEncoding, .invalidChunkSize,
             .invalidChunkExtension, .invalidChunkTerminator:
             400
+        case .invalidStatusLine, .invalidStatusCode, .incompleteResponse:
+            502
         }
     }
 

@@ -4,15 +4,12 @@ extension HTTPRequestHead {
     ///
     /// `method` must be a token and `target` visible ASCII without `#`; the parser has checked both.
     init(method: String, target: String, version: HTTPVersion, headers: HTTPHeaders) throws(HTTPParseError) {
+        var framingFields = HTTPFramingFields()
         var hostCount = 0
         var hostField: String?
-        var contentLength: Int64?
-        var transferCodings: [Substring]?
-        var listsClose = false
-        var listsKeepAlive = false
         var expectsContinue = false
         for field in headers {
-            // Dispatching on the length first keeps the common fields (Accept, User-Agent…) to one comparison.
+            guard try !framingFields.collect(field) else { continue }
             let name = field.name
             switch name.utf8.count {
             case 4 where HTTPSyntax.equalsIgnoringCase(name, "host"):
@@ -20,15 +17,6 @@ extension HTTPRequestHead {
                 hostField = field.value
             case 6 where HTTPSyntax.equalsIgnoringCase(name, "expect"):
                 expectsContinue = expectsContinue || HTTPSyntax.equalsIgnoringCase(field.value, "100-continue")
-            case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
-                for option in HTTPSyntax.listElements(field.value) {
-                    listsClose = listsClose || HTTPSyntax.equalsIgnoringCase(option, "close")
-                    listsKeepAlive = listsKeepAlive || HTTPSyntax.equalsIgnoringCase(option, "keep-alive")
-                }
-            case 14 where HTTPSyntax.equalsIgnoringCase(name, "content-length"):
-                try Self.merge(contentLength: field.value, into: &contentLength)
-            case 17 where HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding"):
-                transferCodings = (transferCodings ?? []) + HTTPSyntax.listElements(field.value)
             default:
                 break
             }
@@ -42,13 +30,9 @@ extension HTTPRequestHead {
         self.headers = headers
         self.path = path
         self.host = authority.map(String.init) ?? hostField.flatMap { $0.isEmpty ? nil : $0 }
-        self.keepAlive = version == .http1_1 ? !listsClose : listsKeepAlive && !listsClose
+        self.keepAlive = framingFields.keepAlive(version: version)
         self.expectsContinue = version == .http1_1 && expectsContinue
-        self.bodyFraming = try Self.framing(
-            contentLength: contentLength,
-            transferCodings: transferCodings,
-            version: version
-        )
+        self.bodyFraming = try Self.framing(framingFields, version: version)
     }
 
     /// Checks the target's form against the method; returns the routing path and an absolute-form authority.
@@ -126,35 +110,14 @@ extension HTTPRequestHead {
         }
     }
 
-    /// Folds one `Content-Length` field (possibly a list, RFC 9110 §8.6) into the value seen so far. Every value
-    /// must be decimal digits, and all of them identical.
-    private static func merge(contentLength field: String, into current: inout Int64?) throws(HTTPParseError) {
-        for element in HTTPSyntax.listElements(field) {
-            guard let length = HTTPSyntax.decimal(element) else {
-                throw HTTPParseError(
-                    kind: .invalidContentLength,
-                    detail: "Content-Length \(HTTPSyntax.quoted(field)) is not a decimal number of bytes"
-                )
-            }
-            if let current, current != length {
-                throw HTTPParseError(
-                    kind: .invalidContentLength,
-                    detail: "Content-Length values \(current) and \(length) differ"
-                )
-            }
-            current = length
-        }
-    }
-
     /// Decides the body framing (RFC 9112 §6.3). Anything a different parser might read differently is refused:
     /// `Transfer-Encoding` with `Content-Length`, with HTTP/1.0, or without `chunked` as its single final coding.
     private static func framing(
-        contentLength: Int64?,
-        transferCodings: [Substring]?,
+        _ fields: HTTPFramingFields,
         version: HTTPVersion
     ) throws(HTTPParseError) -> HTTPBodyFraming {
-        guard let transferCodings else {
-            return contentLength.map { .contentLength($0) } ?? .none
+        guard let transferCodings = fields.transferCodings else {
+            return fields.contentLength.map { .contentLength($0) } ?? .none
         }
         let codings = transferCodings.joined(separator: ", ")
         guard version == .http1_1 else {
@@ -163,38 +126,13 @@ extension HTTPRequestHead {
                 detail: "Transfer-Encoding \(HTTPSyntax.quoted(codings)) in an HTTP/1.0 request"
             )
         }
-        guard contentLength == nil else {
+        guard fields.contentLength == nil else {
             throw HTTPParseError(
                 kind: .conflictingFraming,
                 detail: "Content-Length and Transfer-Encoding \(HTTPSyntax.quoted(codings)) are both present"
             )
         }
-        guard let last = transferCodings.last, !transferCodings.contains(where: \.isEmpty) else {
-            throw HTTPParseError(
-                kind: .invalidTransferEncoding,
-                detail: "Transfer-Encoding \(HTTPSyntax.quoted(codings)) has an empty coding"
-            )
-        }
-        guard HTTPSyntax.equalsIgnoringCase(last, "chunked") else {
-            throw HTTPParseError(
-                kind: .invalidTransferEncoding,
-                detail: "Transfer-Encoding \(HTTPSyntax.quoted(codings)) does not end in chunked, so the body "
-                    + "length cannot be determined"
-            )
-        }
-        let earlier = transferCodings.dropLast()
-        guard !earlier.contains(where: { HTTPSyntax.equalsIgnoringCase($0, "chunked") }) else {
-            throw HTTPParseError(
-                kind: .invalidTransferEncoding,
-                detail: "Transfer-Encoding \(HTTPSyntax.quoted(codings)) applies chunked more than once"
-            )
-        }
-        if let coding = earlier.first {
-            throw HTTPParseError(
-                kind: .unsupportedTransferCoding,
-                detail: "transfer coding \(HTTPSyntax.quoted(coding)) is not supported; send the body chunked only"
-            )
-        }
+        try HTTPFramingFields.checkChunkedOnly(transferCodings)
         return .chunked
     }
 }

@@ -29,48 +29,14 @@
 /// buffer.removeFirst(offset)
 /// ```
 public struct HTTPRequestParser: Sendable {
-    /// Where the parser is within the current request.
-    enum State: Equatable {
-        /// Waiting for a complete line of this kind.
-        case line(LineKind)
-        /// Inside a `Content-Length` body; ``bodyRemaining`` bytes to go.
-        case fixedBody
-        /// Inside a chunk's data; ``bodyRemaining`` bytes to go.
-        case chunkData
-        /// After a chunk's data, expecting its CR.
-        case chunkDataCR
-        /// After a chunk's data and CR, expecting LF.
-        case chunkDataLF
-        /// Everything of the request is consumed; `.end` is due.
-        case messageEnd
-    }
-
-    /// The lines of a request, each with its own limit and error.
-    enum LineKind: Equatable {
-        case requestLine
-        case headerField
-        case chunkSize
-        case trailerField
-    }
-
     /// The limits this parser enforces.
     public let limits: HTTPParserLimits
 
-    var state = State.line(.requestLine)
-    /// The start of a line whose end has not arrived yet, kept so the caller can drop consumed bytes.
-    var partialLine: [UInt8] = []
-    var emptyLinesBeforeRequest = 0
+    /// Lines, fields and bodies; this type adds the request line and what the head means.
+    var decoder: HTTPMessageDecoder
     var method = ""
     var target = ""
     var version = HTTPVersion.http1_1
-    var headers = HTTPHeaders()
-    /// Bytes and field lines of the header (or trailer) section so far.
-    var sectionBytes = 0
-    var sectionFieldCount = 0
-    /// Bytes left in the `Content-Length` body or in the current chunk.
-    var bodyRemaining: Int64 = 0
-    /// The sum of the chunk sizes of the current chunked body.
-    var chunkedBodyLength: Int64 = 0
     var failure: HTTPParseError?
 
     /// Creates a parser waiting for the first request.
@@ -80,13 +46,14 @@ public struct HTTPRequestParser: Sendable {
     /// ```
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
+        self.decoder = HTTPMessageDecoder(limits: limits, isResponse: false)
     }
 
     /// True when no byte of a request has been consumed since the last `.end` (or since creation), apart from
     /// empty lines before a request line; false after an error. A connection that ends while this is false ended
     /// in the middle of a request; a connection that stays in that state too long is a slow client.
     public var isBetweenRequests: Bool {
-        failure == nil && state == .line(.requestLine) && partialLine.isEmpty
+        failure == nil && decoder.isBetweenMessages
     }
 
     /// Parses the next part of the request stream from `bytes[offset...]`.
@@ -119,112 +86,32 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
-    /// Runs the state machine until it produces a part or runs out of bytes.
+    /// Runs the decoder until it produces a part or runs out of bytes.
     private mutating func parse(
         _ bytes: UnsafeRawBufferPointer,
         offset: inout Int
     ) throws(HTTPParseError) -> HTTPRequestPart? {
-        while true {
-            switch state {
-            case .line(let kind):
-                guard let location = try takeLine(bytes, offset: &offset, kind: kind) else { return nil }
-                let part: HTTPRequestPart?
-                switch location {
-                case .buffer(let range):
-                    part = try handleLine(UnsafeRawBufferPointer(rebasing: bytes[range]), kind: kind)
-                case .partialLine:
-                    part = try handleAssembledLine(kind: kind)
+        while let event = try decoder.next(bytes, offset: &offset) {
+            switch event {
+            case .startLine(let line):
+                try line.withBytes(in: bytes) { requestLine throws(HTTPParseError) in
+                    try parseRequestLine(requestLine)
                 }
-                if let part {
-                    return part
+            case .headerSection(let headers):
+                let head = try HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+                switch head.bodyFraming {
+                case .none: try decoder.afterHead(.end)
+                case .contentLength(let length): try decoder.afterHead(.fixedLength(length))
+                case .chunked: try decoder.afterHead(.chunked)
                 }
-            case .fixedBody, .chunkData:
-                return takeBody(bytes, offset: &offset)
-            case .chunkDataCR, .chunkDataLF:
-                guard try takeChunkTerminator(bytes, offset: &offset) else { return nil }
-            case .messageEnd:
-                state = .line(.requestLine)
-                emptyLinesBeforeRequest = 0
+                return .head(head)
+            case .body(let piece):
+                return .body(piece)
+            case .end:
                 return .end
             }
         }
-    }
-
-    /// Handles one complete line (CRLF removed) of the given kind.
-    private mutating func handleLine(
-        _ line: UnsafeRawBufferPointer,
-        kind: LineKind
-    ) throws(HTTPParseError) -> HTTPRequestPart? {
-        switch kind {
-        case .requestLine:
-            if line.isEmpty {
-                try skipEmptyLine()
-            } else {
-                try parseRequestLine(line)
-                state = .line(.headerField)
-            }
-        case .headerField:
-            if line.isEmpty {
-                return .head(try finishHead())
-            }
-            let field = try Self.parseFieldLine(line)
-            try countFieldLine()
-            headers.append(
-                name: String(decoding: UnsafeRawBufferPointer(rebasing: line[field.name]), as: UTF8.self),
-                value: HTTPSyntax.fieldString(UnsafeRawBufferPointer(rebasing: line[field.value]))
-            )
-        case .chunkSize:
-            try beginChunk(line)
-        case .trailerField:
-            if line.isEmpty {
-                state = .messageEnd
-            } else {
-                // Trailer fields are checked like header fields, then dropped: nothing downstream uses them.
-                _ = try Self.parseFieldLine(line)
-                try countFieldLine()
-            }
-        }
         return nil
-    }
-
-    /// Handles the line assembled in ``partialLine`` from several buffers, then empties it.
-    private mutating func handleAssembledLine(kind: LineKind) throws(HTTPParseError) -> HTTPRequestPart? {
-        var line: [UInt8] = []
-        swap(&line, &partialLine)
-        let result: Result<HTTPRequestPart?, HTTPParseError> = line.withUnsafeBytes { buffer in
-            do throws(HTTPParseError) {
-                return .success(try handleLine(buffer, kind: kind))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
-    }
-
-    /// Validates the field section and decides what follows the head.
-    private mutating func finishHead() throws(HTTPParseError) -> HTTPRequestHead {
-        let head = try HTTPRequestHead(method: method, target: target, version: version, headers: headers)
-        headers = HTTPHeaders()
-        sectionBytes = 0
-        sectionFieldCount = 0
-        switch head.bodyFraming {
-        case .none:
-            state = .messageEnd
-        case .contentLength(let length):
-            guard length <= limits.maxBodyLength else {
-                throw HTTPParseError(
-                    kind: .bodyTooLarge,
-                    detail: "Content-Length \(length) exceeds the limit of \(limits.maxBodyLength) bytes "
-                        + "(HTTPParserLimits.maxBodyLength)"
-                )
-            }
-            bodyRemaining = length
-            state = length == 0 ? .messageEnd : .fixedBody
-        case .chunked:
-            chunkedBodyLength = 0
-            state = .line(.chunkSize)
-        }
-        return head
     }
 }
 
@@ -237,13 +124,6 @@ extension HTTPRequestParser {
     /// let part = try parser.next(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), offset: &offset)
     /// ```
     public mutating func next(_ bytes: [UInt8], offset: inout Int) throws(HTTPParseError) -> HTTPRequestPart? {
-        let result: Result<HTTPRequestPart?, HTTPParseError> = bytes.withUnsafeBytes { buffer in
-            do throws(HTTPParseError) {
-                return .success(try next(buffer, offset: &offset))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try HTTPSyntax.withBytes(of: bytes) { buffer throws(HTTPParseError) in try next(buffer, offset: &offset) }
     }
 }

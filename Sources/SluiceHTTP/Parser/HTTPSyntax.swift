@@ -42,6 +42,17 @@ enum HTTPSyntax {
         return nil
     }
 
+    /// `bytes.withUnsafeBytes(body)`, keeping `body`'s typed error (the standard library's version rethrows
+    /// `any Error`).
+    static func withBytes<Value>(
+        of bytes: [UInt8],
+        _ body: (UnsafeRawBufferPointer) throws(HTTPParseError) -> Value
+    ) throws(HTTPParseError) -> Value {
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(HTTPParseError) -> Value in try body(buffer) }
+        }.get()
+    }
+
     /// `SP` or `HTAB`: the whitespace of `OWS` and `BWS`.
     static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == space || byte == tab

@@ -1,6 +1,7 @@
-/// The protocol version of a request: the two versions Sluice speaks.
+/// The protocol version of a request or response: the two versions Sluice speaks.
 ///
-/// Any other well-formed version (`HTTP/2.0`, `HTTP/0.9`) is rejected by ``HTTPRequestParser`` with 505.
+/// Any other well-formed version (`HTTP/2.0`, `HTTP/0.9`) is rejected by ``HTTPRequestParser`` with 505, and by
+/// ``HTTPResponseParser`` with 502.
 ///
 /// ```swift
 /// if head.version == .http1_0 { print("old client") }

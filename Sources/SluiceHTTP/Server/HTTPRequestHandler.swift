@@ -20,8 +20,9 @@ public struct HTTPRequest: Sendable {
 /// }
 /// ```
 public protocol HTTPRequestHandler: Sendable {
-    /// A request head arrived. Call `responder.respond(_:)` exactly once, now or later, on `request.loop`.
-    /// The request body (if any) is read and discarded by the connection.
+    /// A request head arrived. Answer exactly once, now or later, on `request.loop`: with
+    /// `responder.respond(_:)`, or streamed with `startResponse`, `sendBody` and `finish`.
+    /// The body goes to `responder.consumeRequestBody(_:)` if asked for, else it is dropped.
     func handle(_ request: HTTPRequest, responder: HTTPResponder)
 }
 
@@ -49,5 +50,44 @@ public struct HTTPResponder {
         var response = response
         response.headers += extraHeaders
         connection.respond(response, to: requestNumber)
+    }
+
+    // MARK: - Streaming (proxy mode)
+
+    /// Hands the request body to `consumer` as it arrives (what arrived before is delivered first).
+    /// Without a consumer the body is kept briefly, then dropped once the request is answered.
+    public func consumeRequestBody(_ consumer: @escaping (HTTPBodyEvent) -> Void) {
+        connection.consumeBody(of: requestNumber, with: consumer)
+    }
+
+    /// Stops (or resumes) reading the request body, when its consumer cannot keep up.
+    public func pauseRequestBody(_ paused: Bool) {
+        connection.pauseBody(of: requestNumber, paused)
+    }
+
+    /// Writes the head of an answer whose body follows with ``sendBody(_:)`` and ``finish()``.
+    public func startResponse(status: Int, headers: [(String, String)], framing: HTTPResponseFraming) {
+        connection.startResponse(to: requestNumber, status: status, headers: headers + extraHeaders, framing: framing)
+    }
+
+    /// Sends body bytes; false once the client falls behind: wait for ``whenClientDrained(_:)``.
+    @discardableResult
+    public func sendBody(_ bytes: [UInt8]) -> Bool {
+        connection.sendResponseBody(of: requestNumber, bytes)
+    }
+
+    /// Calls `callback` once everything sent so far has been written to the client.
+    public func whenClientDrained(_ callback: @escaping () -> Void) {
+        connection.whenClientDrained(of: requestNumber, callback)
+    }
+
+    /// Ends a streamed answer.
+    public func finish() {
+        connection.finishResponse(of: requestNumber)
+    }
+
+    /// Closes the client connection without finishing the answer: for an upstream that failed mid-response.
+    public func abort() {
+        connection.abortResponse(of: requestNumber)
     }
 }

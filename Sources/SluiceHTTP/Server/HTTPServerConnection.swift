@@ -5,11 +5,15 @@ import SluiceNet
 ///
 /// One request is in flight at a time: while a request waits for its answer the connection
 /// parses no further (pipelined requests wait in the buffer, and the socket stops being read
-/// once the buffer is full), so answers can never overtake each other. Bodies are streamed
-/// through the parser and dropped; a body is never held whole. An answer is written once the
-/// request's body has been read to its end.
+/// once the buffer is full), so answers can never overtake each other.
+///
+/// Bodies are never held whole. A request body goes to the handler's consumer as it arrives
+/// (proxy mode), waits in a small buffer until the handler decides (reading pauses when it is
+/// full), or is dropped once the request is answered. A whole answer (`respond`) is written
+/// once the request body has been read to its end, so a body that turns out malformed gets its
+/// 400 instead; a streamed answer (`startResponse`) goes out at once, with backpressure both ways.
 final class HTTPServerConnection: EventHandler {
-    private enum Phase {
+    enum Phase {
         /// Between requests (keep-alive). Times out after the idle timeout.
         case idle
         /// Some bytes of a head have arrived. Times out after the header timeout (slowloris).
@@ -28,26 +32,42 @@ final class HTTPServerConnection: EventHandler {
     private let handler: any HTTPRequestHandler
     private let onClose: (HTTPServerConnection) -> Void
 
-    private var phase = Phase.idle
+    var phase = Phase.idle
     private var parser: HTTPRequestParser
     private var input: [UInt8]
     private var inputStart = 0
     private var inputEnd = 0
-    private var output: [UInt8] = []
-    private var outputStart = 0
+    var output: [UInt8] = []
+    var outputStart = 0
     private var flushScheduled = false
     private var interest = Interest.read
     /// When the current phase must end, as a ``MonotonicClock`` reading; checked by the server's sweeper.
     private(set) var deadline: UInt64
 
     // The request in flight.
-    private var requestNumber: UInt64 = 0
-    private var keepAlive = true
-    private var isHeadRequest = false
-    private var bodyDone = false
-    private var answered = false
+    var requestNumber: UInt64 = 0
+    var keepAlive = true
+    var isHeadRequest = false
+    var clientSpeaksHTTP11 = true
+    var bodyDone = false
+    /// The handler has started its answer (whole or streamed); the answer may still be going out.
+    var answerStarted = false
+    /// The whole answer has been handed to the output.
+    var answerComplete = false
     private var heldResponse: HTTPResponse?
     private var processing = false
+
+    // Request body and response streaming: see HTTPServerConnection+Streaming.swift.
+    var bodyConsumer: ((HTTPBodyEvent) -> Void)?
+    var bufferedBody: [HTTPBodyEvent] = []
+    var bufferedBodyBytes = 0
+    var bodyPaused = false
+    var streamedFraming: StreamedFraming?
+    var whenDrained: (() -> Void)?
+
+    enum StreamedFraming {
+        case contentLength, chunked, untilClose
+    }
 
     init(
         socket: Socket, peer: SocketAddress?, loop: EventLoop, settings: HTTPServerSettings,
@@ -138,7 +158,7 @@ final class HTTPServerConnection: EventHandler {
         processing = true
         defer { processing = false }
         while phase != .closed && phase != .closing {
-            if phase == .handling && bodyDone { break }  // the next request waits for this answer
+            if phase == .handling && (bodyDone || bodyBlocked) { break }  // wait for the answer or the consumer
             var offset = 0
             let parsed = input.withUnsafeBytes { bytes -> Result<HTTPRequestPart?, HTTPParseError> in
                 do throws(HTTPParseError) {
@@ -164,13 +184,16 @@ final class HTTPServerConnection: EventHandler {
             switch part {
             case .head(let head):
                 begin(head)
-            case .body:
-                break  // streamed through and dropped
+            case .body(let bytes):
+                deliverBody(.chunk(bytes))
             case .end:
                 bodyDone = true
+                deliverBody(.end)
                 if let held = heldResponse {
                     heldResponse = nil
-                    write(held)
+                    writeWhole(held)
+                } else {
+                    completeIfDone()
                 }
             }
         }
@@ -185,9 +208,17 @@ final class HTTPServerConnection: EventHandler {
         requestNumber += 1
         keepAlive = keepAlive && head.keepAlive
         isHeadRequest = head.method == "HEAD"
+        clientSpeaksHTTP11 = head.version == .http1_1
         bodyDone = false
-        answered = false
+        answerStarted = false
+        answerComplete = false
         heldResponse = nil
+        bodyConsumer = nil
+        bufferedBody = []
+        bufferedBodyBytes = 0
+        bodyPaused = false
+        streamedFraming = nil
+        whenDrained = nil
         enter(.handling)
         if head.expectsContinue {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -200,10 +231,11 @@ final class HTTPServerConnection: EventHandler {
     // MARK: - Answering
 
     func respond(_ response: HTTPResponse, to number: UInt64) {
-        guard number == requestNumber, phase == .handling, !answered else { return }
-        answered = true
+        guard number == requestNumber, phase == .handling, !answerStarted else { return }
+        answerStarted = true
+        dropUndecidedBody()
         if bodyDone {
-            write(response)
+            writeWhole(response)
         } else {
             // Held until the body has been read: a body that turns out malformed gets its 400
             // instead, and the client never sees two answers to one request.
@@ -211,14 +243,28 @@ final class HTTPServerConnection: EventHandler {
         }
     }
 
-    private func write(_ response: HTTPResponse) {
+    private func writeWhole(_ response: HTTPResponse) {
         response.write(into: &output, keepAlive: keepAlive, isHead: isHeadRequest)
         scheduleFlush()
+        answerComplete = true
+        completeIfDone()
+    }
+
+    /// Once both the answer and the request body are done: the next request, or the close.
+    func completeIfDone() {
+        guard phase == .handling, answerComplete, bodyDone else { return }
         if keepAlive {
             finishRequest()
         } else {
             phase = .closing
+            scheduleFlush()
         }
+    }
+
+    /// Parses what is already buffered once a pause ends.
+    func resumeReading() {
+        if !processing && phase == .handling && inputStart < inputEnd { processInput() }
+        updateInterest()
     }
 
     private func finishRequest() {
@@ -231,6 +277,14 @@ final class HTTPServerConnection: EventHandler {
     /// handler gave but that is still held (the body was not finished) is dropped.
     private func fail(status: Int, _ detail: String) {
         guard phase != .closed && phase != .closing else { return }
+        if streamedFraming != nil || (answerStarted && heldResponse == nil && !answerComplete) {
+            close()  // a streamed answer is under way: there is no clean way to say more
+            return
+        }
+        if answerComplete && phase == .handling {
+            close()  // the answer is out; the rest of this request's body was broken
+            return
+        }
         heldResponse = nil
         keepAlive = false
         HTTPResponse.text(status, detail).write(into: &output, keepAlive: false)
@@ -249,7 +303,7 @@ final class HTTPServerConnection: EventHandler {
 
     // MARK: - Writing
 
-    private func scheduleFlush() {
+    func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         loop.afterTick { [self] in
@@ -282,16 +336,20 @@ final class HTTPServerConnection: EventHandler {
         outputStart = 0
         if phase == .closing {
             close()
-        } else {
-            updateInterest()
+            return
+        }
+        updateInterest()
+        if let drained = whenDrained {
+            whenDrained = nil
+            drained()
         }
     }
 
-    private func updateInterest() {
+    func updateInterest() {
         guard phase != .closed else { return }
         var wanted: Interest = []
-        let waitingForAnswer = phase == .handling && bodyDone
-        if !waitingForAnswer && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
+        let waiting = phase == .handling && (bodyDone || bodyBlocked)
+        if !waiting && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
         if outputStart < output.count { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted

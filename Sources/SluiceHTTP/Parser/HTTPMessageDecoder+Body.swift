@@ -1,19 +1,22 @@
-extension HTTPRequestParser {
+extension HTTPMessageDecoder {
     /// The most hex digits of a chunk size: 16 cover every `Int64`, and longer sizes only serve to confuse.
     static let maxChunkSizeDigits = 16
 
-    /// Hands out the body bytes present in `bytes`, up to the end of the body or the current chunk.
-    mutating func takeBody(_ bytes: UnsafeRawBufferPointer, offset: inout Int) -> HTTPRequestPart? {
+    /// Hands out the body bytes present in `bytes`, up to the end of the body or the current chunk; all of them
+    /// for a body that runs until the connection closes.
+    mutating func takeBody(_ bytes: UnsafeRawBufferPointer, offset: inout Int) -> [UInt8]? {
         let available = bytes.count - offset
         guard available > 0 else { return nil }
-        let count = Int(min(Int64(available), bodyRemaining))
+        let count = state == .bodyUntilClose ? available : Int(min(Int64(available), bodyRemaining))
         let piece = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]))
         offset += count
-        bodyRemaining -= Int64(count)
-        if bodyRemaining == 0 {
-            state = state == .fixedBody ? .messageEnd : .chunkDataCR
+        if state != .bodyUntilClose {
+            bodyRemaining -= Int64(count)
+            if bodyRemaining == 0 {
+                state = state == .fixedBody ? .messageEnd : .chunkDataCR
+            }
         }
-        return .body(piece)
+        return piece
     }
 
     /// Consumes the CR, then the LF, that must follow a chunk's data; false when no byte is available.
@@ -42,16 +45,16 @@ extension HTTPRequestParser {
             throw Self.chunkLineTooLong(line, limits: limits)
         }
         try Self.checkChunkExtensions(extensions)
-        guard size <= limits.maxBodyLength - chunkedBodyLength else {
+        guard size <= maxBodyLength - chunkedBodyLength else {
             throw HTTPParseError(
                 kind: .bodyTooLarge,
-                detail: "chunked body exceeds the limit of \(limits.maxBodyLength) bytes "
+                detail: "chunked body exceeds the limit of \(maxBodyLength) bytes "
                     + "(HTTPParserLimits.maxBodyLength): \(chunkedBodyLength) bytes, then a chunk of \(size)"
             )
         }
         chunkedBodyLength += size
         if size == 0 {
-            state = .line(.trailerField)
+            beginFieldSection(.trailerField)
         } else {
             bodyRemaining = size
             state = .chunkData

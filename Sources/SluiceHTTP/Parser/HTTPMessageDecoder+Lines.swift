@@ -1,11 +1,6 @@
-extension HTTPRequestParser {
-    /// Where a complete line (CRLF removed) is: in the caller's buffer, or assembled in ``partialLine``.
-    enum LineLocation {
-        case buffer(Range<Int>)
-        case partialLine
-    }
-
-    /// Finds the next complete line, or keeps the incomplete rest in ``partialLine`` and returns nil.
+extension HTTPMessageDecoder {
+    /// Finds the next complete line, or keeps the incomplete rest in ``partialLine`` and returns nil. A line
+    /// completed from ``partialLine`` is moved out of it.
     ///
     /// Only as many bytes as the line's limit allows are searched for LF, so an endless line fails as soon as
     /// it is too long to be valid rather than when it ends.
@@ -13,7 +8,7 @@ extension HTTPRequestParser {
         _ bytes: UnsafeRawBufferPointer,
         offset: inout Int,
         kind: LineKind
-    ) throws(HTTPParseError) -> LineLocation? {
+    ) throws(HTTPParseError) -> Line? {
         let start = offset
         let pending = partialLine.count
         let limit = lineLimit(kind)
@@ -45,13 +40,15 @@ extension HTTPRequestParser {
             throw Self.bareLineFeed(after: partialLine)
         }
         partialLine.removeLast()
-        return .partialLine
+        var line: [UInt8] = []
+        swap(&line, &partialLine)
+        return .assembled(line)
     }
 
     /// The most bytes a line of `kind` may have, CRLF included.
     private func lineLimit(_ kind: LineKind) -> Int {
         switch kind {
-        case .requestLine:
+        case .startLine:
             Self.adding(2, to: limits.maxRequestLineLength)
         case .headerField, .trailerField:
             limits.maxHeaderBytes - sectionBytes
@@ -68,10 +65,10 @@ extension HTTPRequestParser {
     /// The error for a line that cannot end within its limit; `start` is as much of it as arrived.
     private func lineTooLong(_ kind: LineKind, start: [UInt8]) -> HTTPParseError {
         switch kind {
-        case .requestLine:
+        case .startLine:
             HTTPParseError(
-                kind: .requestLineTooLong,
-                detail: "request line \(HTTPSyntax.quoted(start)) is longer than \(limits.maxRequestLineLength) "
+                kind: isResponse ? .invalidStatusLine : .requestLineTooLong,
+                detail: "\(startLineName) \(HTTPSyntax.quoted(start)) is longer than \(limits.maxRequestLineLength) "
                     + "bytes (HTTPParserLimits.maxRequestLineLength)"
             )
         case .headerField, .trailerField:
@@ -93,13 +90,19 @@ extension HTTPRequestParser {
         )
     }
 
-    /// Counts an empty line before a request line (RFC 9112 §2.2 lets a server skip a few).
+    /// "request line" or "status line", for error details.
+    private var startLineName: String {
+        isResponse ? "status line" : "request line"
+    }
+
+    /// Counts an empty line before a start line (RFC 9112 §2.2 lets a server skip a few; a stray CRLF after a
+    /// body is skipped in responses too).
     mutating func skipEmptyLine() throws(HTTPParseError) {
-        emptyLinesBeforeRequest += 1
-        guard emptyLinesBeforeRequest <= limits.maxEmptyLinesBeforeRequest else {
+        emptyLinesBeforeStartLine += 1
+        guard emptyLinesBeforeStartLine <= limits.maxEmptyLinesBeforeRequest else {
             throw HTTPParseError(
                 kind: .tooManyEmptyLines,
-                detail: "more than \(limits.maxEmptyLinesBeforeRequest) empty lines before a request line"
+                detail: "more than \(limits.maxEmptyLinesBeforeRequest) empty lines before a \(startLineName)"
             )
         }
     }
@@ -111,62 +114,6 @@ extension HTTPRequestParser {
             throw HTTPParseError(
                 kind: .headersTooLarge,
                 detail: "more than \(limits.maxHeaderCount) field lines (HTTPParserLimits.maxHeaderCount)"
-            )
-        }
-    }
-
-    /// Parses `method SP request-target SP HTTP-version` (RFC 9112 §3) into ``method``, ``target`` and
-    /// ``version``. Exactly one space separates the parts: the method ends at the first space, the version
-    /// starts after the last, and a space left in between makes the target invalid.
-    mutating func parseRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) {
-        guard let firstSpace = line.firstIndex(of: HTTPSyntax.space),
-            let secondSpace = line.lastIndex(of: HTTPSyntax.space), secondSpace > firstSpace
-        else {
-            throw HTTPParseError(
-                kind: .invalidRequestLine,
-                detail: "request line \(HTTPSyntax.quoted(line)) is not \"method SP request-target SP HTTP-version\""
-            )
-        }
-        version = try Self.parseVersion(line[(secondSpace + 1)...])
-        let methodBytes = line[..<firstSpace]
-        guard !methodBytes.isEmpty, methodBytes.allSatisfy(HTTPSyntax.isToken) else {
-            throw HTTPParseError(
-                kind: .invalidMethod,
-                detail: "method \(HTTPSyntax.quoted(methodBytes)) is not a token"
-            )
-        }
-        let targetBytes = line[(firstSpace + 1)..<secondSpace]
-        guard !targetBytes.isEmpty, targetBytes.allSatisfy(HTTPSyntax.isTargetByte) else {
-            throw HTTPParseError(
-                kind: .invalidTarget,
-                detail: "request-target \(HTTPSyntax.quoted(targetBytes)) is empty or holds a byte that is not "
-                    + "visible ASCII, or a fragment"
-            )
-        }
-        method = String(decoding: methodBytes, as: UTF8.self)
-        target = String(decoding: targetBytes, as: UTF8.self)
-    }
-
-    /// `HTTP/1.0` or `HTTP/1.1`; another `HTTP/DIGIT.DIGIT` is unsupported (505), anything else malformed (400).
-    private static func parseVersion(_ text: Slice<UnsafeRawBufferPointer>) throws(HTTPParseError) -> HTTPVersion {
-        let start = text.startIndex
-        guard text.count == 8, text.starts(with: "HTTP/".utf8), HTTPSyntax.isDigit(text[start + 5]),
-            text[start + 6] == UInt8(ascii: "."), HTTPSyntax.isDigit(text[start + 7])
-        else {
-            throw HTTPParseError(
-                kind: .invalidVersion,
-                detail: "version \(HTTPSyntax.quoted(text)) is not HTTP/<digit>.<digit>"
-            )
-        }
-        switch (text[start + 5], text[start + 7]) {
-        case (UInt8(ascii: "1"), UInt8(ascii: "1")):
-            return .http1_1
-        case (UInt8(ascii: "1"), UInt8(ascii: "0")):
-            return .http1_0
-        default:
-            throw HTTPParseError(
-                kind: .unsupportedVersion,
-                detail: "version \(HTTPSyntax.quoted(text)) is not HTTP/1.0 or HTTP/1.1"
             )
         }
     }
