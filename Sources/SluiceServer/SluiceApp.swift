@@ -26,19 +26,25 @@ public final class SluiceApp: Sendable {
     private let server: HTTPServer
     private let adminServer: HTTPServer
     private let handler: ReloadableHandler
+    private let upstream: UpstreamClient?
 
     /// Builds everything; nothing listens until ``start()``.
     public init(configuration: ServerConfiguration) throws {
-        if configuration.upstream != nil {
-            throw ConfigurationError(field: "upstream", message: "proxy mode is not available yet; omit --upstream")
-        }
         self.configuration = configuration
-        group = try EventLoopGroup(count: configuration.loops, name: "sluice")
+        let group = try EventLoopGroup(count: configuration.loops, name: "sluice")
+        self.group = group
+        if let url = configuration.upstream {
+            upstream = try UpstreamClient(
+                upstream: try Self.upstreamAddress(url), loops: group.loops,
+                responseTimeout: configuration.upstreamTimeout)
+        } else {
+            upstream = nil
+        }
         (store, redis) = try Self.makeStore(configuration.store, group: group)
         let box = ServerBox()
         metrics = ServerMetrics(openConnections: { box.server?.connectionCount ?? 0 })
         handler = ReloadableHandler(
-            Self.limitingHandler(configuration, store: store, metrics: metrics), loops: group.loops)
+            Self.limitingHandler(configuration, store: store, metrics: metrics, upstream: upstream), loops: group.loops)
         server = HTTPServer(settings: configuration.http, group: group, handler: handler)
         box.server = server
         let redis = redis
@@ -59,7 +65,7 @@ public final class SluiceApp: Sendable {
 
     /// Replaces the rules (SIGHUP). Only rules, trusted proxies and headers change; listeners and store stay.
     public func reload(_ new: ServerConfiguration) {
-        handler.replace(with: Self.limitingHandler(new, store: store, metrics: metrics))
+        handler.replace(with: Self.limitingHandler(new, store: store, metrics: metrics, upstream: upstream))
     }
 
     /// Stops accepting, lets requests in flight finish, closes the store, stops the loops.
@@ -71,11 +77,28 @@ public final class SluiceApp: Sendable {
     }
 
     private static func limitingHandler(
-        _ configuration: ServerConfiguration, store: any RateLimitStore, metrics: ServerMetrics
+        _ configuration: ServerConfiguration, store: any RateLimitStore, metrics: ServerMetrics,
+        upstream: UpstreamClient?
     ) -> LimitingHandler {
-        LimitingHandler(
-            configuration: configuration, store: store, metrics: metrics,
-            allowedAnswer: TargetHandler(target: configuration.target))
+        let allowed: any HTTPRequestHandler =
+            upstream.map { ProxyHandler(client: $0) } ?? TargetHandler(target: configuration.target)
+        return LimitingHandler(configuration: configuration, store: store, metrics: metrics, allowedAnswer: allowed)
+    }
+
+    /// `http://host:port` (a path or `https` is refused: Sluice forwards to one plain-HTTP origin).
+    static func upstreamAddress(_ url: String) throws -> HostAndPort {
+        guard url.hasPrefix("http://") else {
+            throw ConfigurationError(
+                field: "upstream", message: "\"\(url)\" must be http://host:port (TLS is not supported)")
+        }
+        var rest = url.dropFirst("http://".count)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/") else {
+            throw ConfigurationError(field: "upstream", message: "\"\(url)\": no path, only http://host:port")
+        }
+        do { return try HostAndPort(parsing: String(rest), defaultPort: 80) } catch {
+            throw ConfigurationError(field: "upstream", message: error.description)
+        }
     }
 
     private static func makeStore(_ url: String, group: EventLoopGroup) throws -> (any RateLimitStore, RedisClient?) {

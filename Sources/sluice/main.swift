@@ -16,7 +16,9 @@ do {
     let configuration = try CommandLineOptions.configuration(flags: flags, environment: environment)
     let app = try SluiceApp(configuration: configuration)
     let (listen, admin) = try app.start()
-    var banner = ["sluice listening on http://\(listen) (target mode), admin on http://\(admin)"]
+    var banner = [
+        "sluice listening on http://\(listen) (\(configuration.upstream.map { "proxy mode to \($0)" } ?? "target mode")), admin on http://\(admin)"
+    ]
     banner.append(
         "store: \(configuration.store == "memory" ? "memory" : RedisConfiguration.redacted(configuration.store))")
     banner += configuration.rules.map { "rule: \(RuleSummary.describe($0))" }

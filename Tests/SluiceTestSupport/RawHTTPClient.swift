@@ -101,11 +101,40 @@ public final class RawHTTPClient {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         var response = Response(status: status, headers: headers, body: [])
+        if !isHead && response.header("Transfer-Encoding")?.lowercased() == "chunked" {
+            response.body = try readChunkedBody()
+            return response
+        }
         let length = isHead ? 0 : Int(response.header("Content-Length") ?? "0") ?? 0
-        while buffer.count < length { try fill() }
-        response.body = Array(buffer[0..<length])
-        buffer.removeFirst(length)
+        response.body = try readExactly(length)
         return response
+    }
+
+    private func readExactly(_ length: Int) throws -> [UInt8] {
+        while buffer.count < length { try fill() }
+        let bytes = Array(buffer[0..<length])
+        buffer.removeFirst(length)
+        return bytes
+    }
+
+    /// Reads chunks until the last one; trailers are skipped.
+    private func readChunkedBody() throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            let lineEnd = try readUntil(Array("\r\n".utf8))
+            let sizeText = String(decoding: buffer[0..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            buffer.removeFirst(lineEnd + 2)
+            guard let size = Int(sizeText, radix: 16) else { throw FixtureError("bad chunk size \(sizeText)") }
+            if size == 0 {
+                while true {
+                    let end = try readUntil(Array("\r\n".utf8))
+                    buffer.removeFirst(end + 2)
+                    if end == 0 { return body }
+                }
+            }
+            body += try readExactly(size)
+            _ = try readExactly(2)
+        }
     }
 
     /// True when the server has closed the connection (reads end of stream) within the timeout.

@@ -69,9 +69,9 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
     private func finishDrainIfDone() {
         guard let draining else { return }
         if connections.isEmpty || loop.tickTime >= draining.deadline {
+            self.draining = nil  // first: closing connections below calls back here
             for connection in Array(connections.values) { connection.close() }
             if let sweeper { loop.cancel(sweeper) }
-            self.draining = nil
             server = nil
             draining.done()
         }

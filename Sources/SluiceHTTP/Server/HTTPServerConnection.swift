@@ -328,6 +328,11 @@ final class HTTPServerConnection: EventHandler {
             case .processed(let count):
                 outputStart += count
             case .wouldBlock:
+                if outputStart >= 1 << 16 {
+                    // A streamed answer may never drain fully: keep the buffer near its high-water mark.
+                    output.removeFirst(outputStart)
+                    outputStart = 0
+                }
                 updateInterest()
                 return
             }

@@ -39,11 +39,15 @@ extension ServerConfiguration {
         try fields.allowOnly([
             "listen", "admin", "store", "upstream", "rules", "trustedProxies", "ipv6Prefix", "resetHeader",
             "draftHeaders", "target", "loops", "maxConnections", "headerTimeout", "idleTimeout", "maxBodyBytes",
+            "upstreamTimeout",
         ])
         if let text = try fields.string("listen") { listen = try fields.hostAndPort(text, field: "listen", port: 8080) }
         if let text = try fields.string("admin") { admin = try fields.hostAndPort(text, field: "admin", port: 9090) }
         if let text = try fields.string("store") { store = text }
         if let text = try fields.string("upstream") { upstream = text }
+        if let text = try fields.string("upstreamTimeout") {
+            upstreamTimeout = try fields.duration(text, field: "upstreamTimeout")
+        }
         if let networks = try fields.strings("trustedProxies") {
             var parsed: [IPNetwork] = []
             for (index, text) in networks.enumerated() {

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var store = "memory"
     /// The API to forward allowed requests to (proxy mode); nil answers locally (target mode).
     public var upstream: String?
+    /// How long the upstream may take to start answering before the client gets 504.
+    public var upstreamTimeout: Duration = .seconds(30)
     /// The rules, checked in order; every matching rule applies.
     public var rules: [Rule] = [ServerConfiguration.defaultRule]
     /// How the client address is found (trusted proxies, IPv6 grouping).

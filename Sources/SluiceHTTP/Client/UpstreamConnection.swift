@@ -1,0 +1,268 @@
+import SluiceNet
+
+/// One keep-alive connection to the upstream, carrying one call at a time. Owned by its loop.
+final class UpstreamConnection: EventHandler {
+    static let outputHighWater = 256 * 1024
+
+    enum State {
+        case connecting, idle, busy, closed
+    }
+
+    let loop: EventLoop
+    let address: SocketAddress
+    private let socket: Socket
+    private(set) var state = State.connecting
+    /// True once a call has completed on it: a failure on a reused connection may be a stale
+    /// keep-alive closed by the upstream, which is worth one retry for a bodyless request.
+    private(set) var reused = false
+    private var call: UpstreamCall?
+    private var parser: HTTPResponseParser
+    private var output: [UInt8] = []
+    private var outputStart = 0
+    private var input = [UInt8](repeating: 0, count: 64 * 1024)
+    private var interest: Interest = [.read, .write]
+    private var responseTimer: TimerID?
+    private let responseTimeout: Duration
+    private let onIdle: (UpstreamConnection) -> Void
+    private let onClose: (UpstreamConnection) -> Void
+    /// Offered a call that failed on a reused connection before any answer; true if it took it.
+    private let retry: (UpstreamCall) -> Bool
+
+    init(
+        address: SocketAddress, loop: EventLoop, responseTimeout: Duration,
+        onIdle: @escaping (UpstreamConnection) -> Void, onClose: @escaping (UpstreamConnection) -> Void,
+        retry: @escaping (UpstreamCall) -> Bool
+    ) throws(IOError) {
+        self.address = address
+        self.loop = loop
+        self.responseTimeout = responseTimeout
+        self.onIdle = onIdle
+        self.onClose = onClose
+        self.retry = retry
+        self.parser = HTTPResponseParser()
+        let (socket, connected) = try Socket.connect(to: address)
+        self.socket = socket
+        if connected { state = .idle }
+        do {
+            try socket.setNoDelay()
+            try loop.register(socket.fd, interest: interest, handler: self)
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    var hasPendingOutput: Bool { outputStart < output.count }
+
+    /// Starts `call` on this connection (connecting or idle).
+    func start(_ call: UpstreamCall) {
+        self.call = call
+        call.connection = self
+        if state == .idle { state = .busy }
+        output += call.requestHead
+        output += call.pendingBody
+        call.pendingBody = []
+        responseTimer = loop.schedule(after: responseTimeout) { [self] in
+            fail(UpstreamError(kind: .timeout, message: "no response from \(address) within \(responseTimeout)"))
+        }
+        if state == .busy { flush() }
+    }
+
+    /// Queues request bytes; false when the upstream falls behind.
+    func write(_ bytes: [UInt8]) -> Bool {
+        output += bytes
+        if state == .busy { flush() }
+        return output.count - outputStart < Self.outputHighWater
+    }
+
+    func resumeReading() {
+        updateInterest()
+        readAvailable()
+    }
+
+    func handleEvents(_ events: UInt32) {
+        if state == .connecting {
+            do {
+                try socket.finishConnect()
+            } catch {
+                fail(UpstreamError(kind: .unavailable, message: "cannot connect to \(address): \(error)"))
+                return
+            }
+            state = call == nil ? .idle : .busy
+            if state == .idle { onIdle(self) }
+        }
+        if state != .closed && events & Readiness.writable != 0 { flush() }
+        if state != .closed && events & Readiness.readable != 0 { readAvailable() }
+    }
+
+    private func flush() {
+        while outputStart < output.count {
+            let result: IOResult<Int>
+            do {
+                result = try output.withUnsafeBytes { (bytes) throws(IOError) in
+                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputStart...]))
+                }
+            } catch {
+                fail(UpstreamError(kind: .unavailable, message: "writing to \(address): \(error)"))
+                return
+            }
+            guard case .processed(let count) = result else { break }
+            outputStart += count
+        }
+        if outputStart == output.count {
+            output.removeAll(keepingCapacity: output.capacity <= 1 << 18)
+            outputStart = 0
+            if let drained = call?.whenWritable {
+                call?.whenWritable = nil
+                drained()
+            }
+        } else if outputStart >= 1 << 16 {
+            // A body streaming through never drains fully: drop what was written so the buffer
+            // stays near the high-water mark instead of growing to the body's size.
+            output.removeFirst(outputStart)
+            outputStart = 0
+        }
+        updateInterest()
+    }
+
+    private func readAvailable() {
+        while state != .closed {
+            if let call, call.responsePaused {
+                updateInterest()  // stop read events until the client drains
+                return
+            }
+            let result: IOResult<Int>
+            do {
+                result = try input.withUnsafeMutableBytes { (bytes) throws(IOError) in try socket.read(into: bytes) }
+            } catch {
+                fail(UpstreamError(kind: .unavailable, message: "reading from \(address): \(error)"))
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .processed(0):
+                peerClosed()
+                return
+            case .processed(let count):
+                guard call != nil else {
+                    close()  // an idle connection must not talk
+                    return
+                }
+                parse(count: count)
+                if count < input.count { return }
+            }
+        }
+    }
+
+    private func parse(count: Int) {
+        var offset = 0
+        while state != .closed, let call {
+            let parsed = input.withUnsafeBytes { bytes -> Result<HTTPResponsePart?, HTTPParseError> in
+                do throws(HTTPParseError) {
+                    let slice = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                    return .success(try parser.next(slice, offset: &offset, requestMethod: call.method))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch parsed {
+            case .failure(let error):
+                fail(UpstreamError(kind: .invalidResponse, message: "from \(address): \(error)"))
+                return
+            case .success(nil):
+                return
+            case .success(.head(let head)):
+                if head.isInterim { continue }
+                if let responseTimer { loop.cancel(responseTimer) }
+                responseTimer = nil
+                call.responseStarted = true
+                call.delegate?.upstreamResponded(head)
+                keepAliveAfterResponse = head.keepAlive
+            case .success(.body(let bytes)):
+                if call.delegate?.upstreamBody(bytes) == false { call.responsePaused = true }
+            case .success(.end):
+                complete()
+                return
+            }
+        }
+    }
+
+    private var keepAliveAfterResponse = false
+
+    private func peerClosed() {
+        let part: HTTPResponsePart?
+        do {
+            part = try parser.peerClosed()
+        } catch {
+            fail(UpstreamError(kind: .unavailable, message: "\(address) closed the connection mid-response"))
+            return
+        }
+        if case .end = part, call != nil {
+            keepAliveAfterResponse = false
+            complete()
+        } else {
+            close()
+        }
+    }
+
+    private func complete() {
+        guard let call else { return }
+        self.call = nil
+        call.connection = nil
+        call.finished = true
+        reused = true
+        let delegate = call.delegate
+        call.delegate = nil
+        delegate?.upstreamFinished()
+        if keepAliveAfterResponse && call.bodyEnded && outputStart == output.count {
+            state = .idle
+            parser = HTTPResponseParser()
+            updateInterest()
+            onIdle(self)
+        } else {
+            close()
+        }
+    }
+
+    private func fail(_ error: UpstreamError) {
+        guard let call else {
+            close()
+            return
+        }
+        // A kept-alive connection the upstream closed just as we used it: a bodyless request
+        // never reached it, so one fresh try is safe.
+        let mayRetry = reused && !call.responseStarted && !call.hasBody && error.kind == .unavailable
+        self.call = nil
+        call.connection = nil
+        close()
+        if mayRetry && retry(call) { return }
+        call.finished = true
+        let delegate = call.delegate
+        call.delegate = nil
+        delegate?.upstreamFailed(error, responseStarted: call.responseStarted)
+    }
+
+    private func updateInterest() {
+        guard state != .closed else { return }
+        var wanted: Interest = []
+        if !(call?.responsePaused ?? false) { wanted.insert(.read) }
+        if state == .connecting || outputStart < output.count { wanted.insert(.write) }
+        guard wanted != interest else { return }
+        interest = wanted
+        do {
+            try loop.reregister(socket.fd, interest: wanted)
+        } catch {
+            fail(UpstreamError(kind: .unavailable, message: "\(error)"))
+        }
+    }
+
+    func close() {
+        guard state != .closed else { return }
+        state = .closed
+        if let responseTimer { loop.cancel(responseTimer) }
+        loop.unregister(socket.fd)
+        socket.close()
+        onClose(self)
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import SluiceHTTP
+import SluiceLimit
+import SluiceNet
+import SluiceServer
+import SluiceTestSupport
+import Testing
+
+/// Proxy mode against a real upstream HTTP server on loopback (Sluice's own server with a test
+/// handler, so the test controls how it answers, streams, stalls and dies).
+@Suite struct ProxyModeTests {
+    /// What the test upstream does, by path.
+    final class Upstream: HTTPRequestHandler, @unchecked Sendable {
+        func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+            switch request.head.path {
+            case "/headers":
+                let lines = request.head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n")
+                responder.respond(
+                    HTTPResponse(
+                        status: 200,
+                        headers: [("Connection", "keep-alive"), ("Keep-Alive", "timeout=5"), ("X-Upstream", "yes")],
+                        body: Array(lines.utf8)))
+            case "/count":
+                var count = 0
+                var sum: UInt32 = 0
+                responder.consumeRequestBody { event in
+                    switch event {
+                    case .chunk(let bytes):
+                        count += bytes.count
+                        for byte in bytes { sum = sum &+ UInt32(byte) }
+                    case .end:
+                        responder.respond(.text(200, "\(count) \(sum)"))
+                    }
+                }
+            case "/big":
+                let total = Int(request.head.target.split(separator: "=").last ?? "0") ?? 0
+                responder.startResponse(status: 200, headers: [], framing: .streamed)
+                Self.stream(remaining: total, to: responder)
+            case "/die":
+                responder.startResponse(status: 200, headers: [], framing: .contentLength(100_000))
+                responder.sendBody(Array(repeating: 65, count: 1_000))
+                request.loop.schedule(after: .milliseconds(50)) { responder.abort() }
+            case "/stall":
+                break  // never answers
+            default:
+                responder.respond(.text(404, "no such path"))
+            }
+        }
+
+        static func stream(remaining: Int, to responder: HTTPResponder) {
+            var left = remaining
+            while left > 0 {
+                let piece = min(left, 64 * 1024)
+                left -= piece
+                if !responder.sendBody(Array(repeating: 66, count: piece)) {
+                    responder.whenClientDrained { stream(remaining: left, to: responder) }
+                    return
+                }
+            }
+            responder.finish()
+        }
+    }
+
+    /// A Sluice in proxy mode in front of the test upstream.
+    static func withProxy<T>(
+        rules: [Rule] = [], upstreamTimeout: Duration = .seconds(30), upstreamURL: String? = nil,
+        _ body: (Int) async throws -> T
+    ) async throws -> T {
+        let upstreamGroup = try EventLoopGroup(count: 1, name: "upstream")
+        var upstreamSettings = HTTPServerSettings()
+        upstreamSettings.parserLimits.maxBodyLength = Int64.max
+        upstreamSettings.drainTimeout = .milliseconds(100)  // /stall never answers
+        let upstream = HTTPServer(settings: upstreamSettings, group: upstreamGroup, handler: Upstream())
+        let upstreamAddress = try upstream.start(on: try SocketAddress(ip: "127.0.0.1", port: 0))
+        defer {
+            upstream.shutdown()
+            upstreamGroup.shutdown()
+        }
+        var configuration = ServerConfiguration()
+        configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
+        configuration.admin = HostAndPort(host: "127.0.0.1", port: 0)
+        configuration.rules = rules
+        configuration.loops = 1
+        configuration.upstream = upstreamURL ?? "http://\(upstreamAddress)"
+        configuration.upstreamTimeout = upstreamTimeout
+        configuration.http.parserLimits.maxBodyLength = Int64.max
+        let app = try SluiceApp(configuration: configuration)
+        let (listen, _) = try app.start()
+        defer { app.shutdown() }
+        return try await body(listen.port)
+    }
+
+    @Test func forwardsWithForwardingHeadersAndWithoutHopByHopOnes() async throws {
+        let rule = Rule(name: "p", policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(60)))
+        try await Self.withProxy(rules: [rule]) { port in
+            let client = try RawHTTPClient(port: port)
+            let response = try client.get(
+                "/headers?q=1",
+                headers: [
+                    "X-Forwarded-For: 198.51.100.9", "Connection: keep-alive, X-Secret", "X-Secret: s", "TE: trailers",
+                    "X-Kept: k",
+                ])
+            #expect(response.status == 200)
+            let seen = response.text
+            #expect(seen.contains("x-forwarded-for: 198.51.100.9, 127.0.0.1"))
+            #expect(seen.contains("x-forwarded-proto: http"))
+            #expect(seen.contains("x-forwarded-host: test"))
+            #expect(seen.contains("x-kept: k"))
+            #expect(!seen.contains("x-secret"), "fields named in Connection are hop-by-hop")
+            #expect(!seen.contains("te:"))
+            #expect(response.header("X-Upstream") == "yes")
+            #expect(response.header("Keep-Alive") == nil, "the upstream's hop-by-hop fields stay behind")
+            #expect(response.header("X-RateLimit-Remaining") == "1", "the limiter's headers are added")
+            #expect(try client.get("/headers").status == 200)
+            #expect(try client.get("/headers").status == 429, "denied requests never reach the upstream")
+        }
+    }
+
+    @Test func streamsALargeUploadWithoutHoldingIt() async throws {
+        try await Self.withProxy { port in
+            let client = try RawHTTPClient(port: port, timeout: .seconds(60))
+            let piece = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let megabytes = 16
+            let before = ResidentMemory.megabytes()
+            try client.send("POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: \(piece.count * megabytes)\r\n\r\n")
+            for _ in 0..<megabytes { try client.send(piece) }
+            let response = try client.readResponse()
+            let growth = ResidentMemory.megabytes() - before
+            let pieceSum = piece.reduce(UInt32(0)) { $0 &+ UInt32($1) }
+            let expectedSum = pieceSum &* UInt32(megabytes)
+            #expect(response.text == "\(piece.count * megabytes) \(expectedSum)\n")
+            #expect(growth < 48, "resident memory grew by \(growth) MB while \(megabytes) MB streamed through")
+
+            // Chunked too, re-framed for the upstream.
+            var chunked = "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            for size in [1, 10, 1000, 70_000] {
+                chunked += String(size, radix: 16) + "\r\n" + String(repeating: "a", count: size) + "\r\n"
+            }
+            chunked += "0\r\n\r\n"
+            try client.send(chunked)
+            #expect(try client.readResponse().text == "71011 \(71011 * 97)\n")
+        }
+    }
+
+    @Test func streamsALargeDownload() async throws {
+        try await Self.withProxy { port in
+            let client = try RawHTTPClient(port: port, timeout: .seconds(60))
+            let response = try client.get("/big?n=\(20 << 20)", headers: [])
+            #expect(response.status == 200)
+            #expect(response.body.count == 20 << 20)
+            #expect(response.body.allSatisfy { $0 == 66 })
+            #expect(try client.get("/headers").status == 200, "the connection is reused afterwards")
+        }
+    }
+
+    @Test func anUpstreamThatDiesMidResponseClosesTheClientConnection() async throws {
+        try await Self.withProxy { port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("GET /die HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(throws: (any Error).self) { try client.readResponse() }
+            #expect(try RawHTTPClient(port: port).get("/headers").status == 200, "the proxy goes on serving")
+        }
+    }
+
+    @Test func unreachableUpstreamGives502AndASlowOneGives504() async throws {
+        let closedPort = try FreePort.pick()
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port) async throws in
+            #expect(try RawHTTPClient(port: port).get("/headers").status == 502)
+        }
+        try await Self.withProxy(upstreamTimeout: .milliseconds(300)) { port in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/stall").status == 504)
+        }
+    }
+}
+
+/// This process's resident memory, from /proc.
+enum ResidentMemory {
+    static func megabytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}
