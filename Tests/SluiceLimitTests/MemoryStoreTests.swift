@@ -92,6 +92,23 @@ import Testing
         #expect(store.keyCount == 1)
     }
 
+    @Test func anExplicitSweepReleasesTheRoomSelfSweepsKeep() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1))
+        let store = MemoryStore(shardCount: 1)
+        for index in 0..<5_000 {
+            _ = store.check(policy: policy, key: "idle-\(index)", cost: 1, now: start)
+        }
+        for _ in 0..<5_000 {
+            _ = store.check(policy: policy, key: "busy", cost: 1, now: start + 1_000)
+        }
+        #expect(store.keyCount == 1)
+        // A sweep in the course of checks keeps the table's room for the keys that were there.
+        #expect(store.approximateMemoryBytes > 5_000 * 64)
+        store.sweep(now: start + 1_000)
+        #expect(store.keyCount == 1)
+        #expect(store.approximateMemoryBytes < 2_000)
+    }
+
     @Test func neverHoldsMoreThanMaxKeys() throws {
         let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 10, window: .seconds(3_600))
         let store = MemoryStore(shardCount: 4, maxKeys: 100)
@@ -149,5 +166,79 @@ import Testing
             _ = store.check(policy: policy, key: "k", cost: 1, now: start + Int64(offset))
         }
         #expect(store.approximateMemoryBytes >= oneRun + 499 * MemoryEntry.bytesPerRun)
+    }
+
+    @Test func keysOfEveryLengthAreKeptApart() throws {
+        let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 1, window: .seconds(60))
+        let store = MemoryStore(shardCount: 2)
+        // Lengths on both sides of the 24 bytes kept in a slot, keys differing only in their last byte, and keys
+        // that are prefixes of each other.
+        var keys: [String] = []
+        for length in 0...80 {
+            let stem = String(repeating: "k", count: length)
+            keys.append(stem)
+            if length > 0 {
+                keys.append(String(stem.dropLast()) + "x")
+            }
+        }
+        for key in keys {
+            #expect(store.check(policy: policy, key: key, now: start).allowed, "first check of \(key.utf8.count) bytes")
+        }
+        for key in keys {
+            #expect(
+                !store.check(policy: policy, key: key, now: start).allowed, "second check of \(key.utf8.count) bytes")
+        }
+        #expect(store.keyCount == keys.count)
+    }
+
+    @Test func keysAreComparedAsUTF8Bytes() throws {
+        let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 1, window: .seconds(60))
+        let store = MemoryStore()
+        // Equal as Swift strings (canonically equivalent), different bytes: two keys, as in Redis.
+        #expect(store.check(policy: policy, key: "caf\u{E9}", now: start).allowed)
+        #expect(store.check(policy: policy, key: "cafe\u{301}", now: start).allowed)
+        #expect(!store.check(policy: policy, key: "café", now: start).allowed)
+        #expect(store.check(policy: policy, key: "клиент-🚦", now: start).allowed)
+        #expect(!store.check(policy: policy, key: "клиент-🚦", now: start).allowed)
+    }
+
+    @Test func keysSurviveGrowthAndSweeps() throws {
+        let short = try RateLimitPolicy(algorithm: .fixedWindow, limit: 1, window: .seconds(1))
+        let long = try RateLimitPolicy(algorithm: .fixedWindow, limit: 1, window: .seconds(3_600))
+        let store = MemoryStore(shardCount: 1)
+        // Alternately short- and long-lived, short and long keys, so sweeps compact slots and key bytes alike.
+        let keys = (0..<20_000).map { index in
+            index % 3 == 0 ? "\(index)" : "api:{client-with-a-rather-long-identity-\(index)}"
+        }
+        for (index, key) in keys.enumerated() {
+            #expect(store.check(policy: index % 2 == 0 ? short : long, key: key, now: start).allowed)
+        }
+        #expect(store.keyCount == keys.count)
+        store.sweep(now: start + 1_000)
+        #expect(store.keyCount == keys.count / 2)
+        for (index, key) in keys.enumerated() {
+            // Short-lived keys were forgotten and start over; long-lived ones still have their window used up.
+            #expect(store.check(policy: long, key: key, now: start + 1_000).allowed == (index % 2 == 0), "\(key)")
+        }
+        #expect(store.keyCount == keys.count)
+    }
+
+    @Test func checksAtTheCallersTimeMatchTheTimeSource() throws {
+        let time = ManualTimeSource(milliseconds: start)
+        let fromClock = MemoryStore(timeSource: time)
+        let fromCaller = MemoryStore(timeSource: ManualTimeSource(milliseconds: 0))
+        var random = SplitMix64(seed: 0x7E57)
+        for algorithm in RateLimitAlgorithm.allCases {
+            let policy = try RateLimitPolicy(algorithm: algorithm, limit: 5, window: .milliseconds(200))
+            for _ in 0..<500 {
+                time.advance(by: .milliseconds(Int64.random(in: 0...30, using: &random)))
+                let key = "client-\(Int.random(in: 0..<4, using: &random))"
+                let cost = Int.random(in: 1...2, using: &random)
+                #expect(
+                    fromClock.check(policy: policy, key: key, cost: cost)
+                        == fromCaller.check(policy: policy, key: key, cost: cost, now: time.nowMilliseconds())
+                )
+            }
+        }
     }
 }

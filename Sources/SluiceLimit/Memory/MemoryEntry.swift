@@ -25,34 +25,41 @@ struct MemoryEntry {
 
         /// Heap bytes owned by the state: only a sliding-window log allocates.
         var heapBytes: Int {
-            guard case .slidingWindow(let log) = self, log.storedRunCapacity > 0 else { return 0 }
-            return MemoryEntry.heapObjectHeaderBytes + log.storedRunCapacity * MemoryEntry.bytesPerRun
+            guard case .slidingWindow(let log) = self else { return 0 }
+            return Self.heapBytes(of: log)
         }
 
-        mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
+        /// Checks the request against the state, which must be for `policy`'s algorithm.
+        ///
+        /// - Returns: The decision, when the state expires afterwards, and by how much its heap bytes changed.
+        @inline(__always)
+        mutating func check(
+            cost: Int,
+            now: Int64,
+            policy: RateLimitPolicy
+        ) -> (decision: Decision, expiresAt: Int64, heapByteChange: Int) {
             // `consume` leaves the log's array uniquely referenced, so appending never copies it.
             switch consume self {
             case .fixedWindow(var counter):
                 let decision = counter.check(cost: cost, now: now, policy: policy)
                 self = .fixedWindow(counter)
-                return decision
+                return (decision, counter.expiresAt(policy: policy), 0)
             case .slidingWindow(var log):
+                let heapBytesBefore = Self.heapBytes(of: log)
                 let decision = log.check(cost: cost, now: now, policy: policy)
+                let outcome = (decision, log.expiresAt(policy: policy), Self.heapBytes(of: log) - heapBytesBefore)
                 self = .slidingWindow(log)
-                return decision
+                return outcome
             case .tokenBucket(var bucket):
                 let decision = bucket.check(cost: cost, now: now, policy: policy)
                 self = .tokenBucket(bucket)
-                return decision
+                return (decision, bucket.expiresAt(policy: policy), 0)
             }
         }
 
-        func expiresAt(policy: RateLimitPolicy) -> Int64 {
-            switch self {
-            case .fixedWindow(let counter): counter.expiresAt(policy: policy)
-            case .slidingWindow(let log): log.expiresAt(policy: policy)
-            case .tokenBucket(let bucket): bucket.expiresAt(policy: policy)
-            }
+        private static func heapBytes(of log: SlidingWindowLog) -> Int {
+            log.storedRunCapacity == 0
+                ? 0 : MemoryEntry.heapObjectHeaderBytes + log.storedRunCapacity * MemoryEntry.bytesPerRun
         }
     }
 
@@ -60,40 +67,35 @@ struct MemoryEntry {
     static let heapObjectHeaderBytes = 32
     /// One run of a sliding-window log.
     static let bytesPerRun = MemoryLayout<SlidingWindowLog.Run>.stride
-    /// A dictionary slot (key and entry) times 1.5, the typical ratio of slots to elements in a hash table kept
-    /// between 3/8 and 3/4 full.
-    static let dictionarySlotBytes = (MemoryLayout<String>.stride + MemoryLayout<MemoryEntry>.stride) * 3 / 2
 
-    private(set) var state: State
+    // `expiresAt` first: the entry is then 25 bytes, and a ``MemoryTable`` slot packs its key into the rest of a
+    // 64-byte cache line.
     /// When `state` becomes indistinguishable from a new key's, in milliseconds since the epoch.
     private(set) var expiresAt: Int64
+    private(set) var state: State
 
     /// The entry of a key never seen before under `policy`.
     init(policy: RateLimitPolicy, now: Int64) {
-        state = State(policy: policy, now: now)
         expiresAt = .min
-    }
-
-    /// Heap bytes a key's characters occupy: none for strings of up to 15 UTF-8 bytes, which Swift stores inline.
-    static func heapBytes(ofKey key: String) -> Int {
-        let utf8Count = key.utf8.count
-        return utf8Count <= 15 ? 0 : heapObjectHeaderBytes + utf8Count + 1
+        state = State(policy: policy, now: now)
     }
 
     /// Checks the request against the state, starting over if the key was last used with another algorithm.
     ///
     /// - Returns: The decision, and by how much the state's heap bytes changed.
+    @inline(__always)
     mutating func check(
         cost: Int,
         now: Int64,
         policy: RateLimitPolicy
     ) -> (decision: Decision, heapByteChange: Int) {
-        let heapBytesBefore = state.heapBytes
+        var heapByteChange = 0
         if state.algorithm != policy.algorithm {
+            heapByteChange -= state.heapBytes
             state = State(policy: policy, now: now)
         }
-        let decision = state.check(cost: cost, now: now, policy: policy)
-        expiresAt = state.expiresAt(policy: policy)
-        return (decision, state.heapBytes - heapBytesBefore)
+        let outcome = state.check(cost: cost, now: now, policy: policy)
+        expiresAt = outcome.expiresAt
+        return (outcome.decision, heapByteChange + outcome.heapByteChange)
     }
 }

@@ -2,20 +2,24 @@
 ///
 /// Forgetting expired entries is amortised: a shard sweeps itself (one pass over its entries) once it has handled
 /// as many checks as it held keys after the last sweep (at least ``minimumSweepInterval``), so a sweep costs O(1)
-/// per check and a shard holds at most about twice the keys that were live at its last sweep. When it would exceed
-/// its capacity, it forgets the expired entries and then those that would expire soonest, down to 7/8 of capacity,
-/// so that eviction too is paid for by the many checks before the next one.
-struct MemoryShard {
+/// per check and a shard holds at most about twice the keys that were live at its last sweep. It skips the pass
+/// when no entry can have expired yet, keeping a lower bound of its entries' expiry times. When it would exceed its
+/// capacity, it forgets the expired entries and then those that would expire soonest, down to 7/8 of capacity, so
+/// that eviction too is paid for by the many checks before the next one.
+struct MemoryShard: ~Copyable {
     /// Checks between sweeps of a small shard, so small shards do not sweep on every other check.
     static let minimumSweepInterval = 1024
 
     /// Keys this shard may hold.
     let capacity: Int
-    private var entries: [String: MemoryEntry] = [:]
-    /// Heap bytes owned by the keys and entries, beyond their dictionary slots.
-    private(set) var heapBytes = 0
+    private var table = MemoryTable()
+    /// Heap bytes owned by the entries' states (sliding-window logs), beyond the table.
+    private var stateHeapBytes = 0
     private var checksSinceSweep = 0
     private var keysAfterSweep = 0
+    /// No entry expires before this time: a lower bound, so that a sweep that could find nothing to forget is
+    /// skipped without reading every entry.
+    private var earliestExpiry = Int64.max
 
     /// Creates an empty shard that holds at most `capacity` keys.
     init(capacity: Int) {
@@ -24,50 +28,81 @@ struct MemoryShard {
     }
 
     /// Keys currently stored, expired or not.
-    var keyCount: Int { entries.count }
+    var keyCount: Int { table.count }
 
-    /// Checks `cost` units for `key` at time `now`, then sweeps or evicts if it is this shard's turn.
-    mutating func check(policy: RateLimitPolicy, key: String, cost: Int, now: Int64) -> Decision {
-        let keysBefore = entries.count
-        let outcome = entries[key, default: MemoryEntry(policy: policy, now: now)]
-            .check(cost: cost, now: now, policy: policy)
-        heapBytes += outcome.heapByteChange
-        if entries.count > keysBefore {
-            heapBytes += MemoryEntry.heapBytes(ofKey: key)
+    /// Bytes the table has allocated plus those the entries' states own.
+    var approximateMemoryBytes: Int { table.allocatedBytes + stateHeapBytes }
+
+    /// Checks `cost` units for the key whose UTF-8 bytes are `key` and whose hash is `hash` at time `now`, then
+    /// sweeps or evicts if it is this shard's turn.
+    mutating func check(
+        policy: RateLimitPolicy,
+        key: UnsafeRawBufferPointer,
+        hash: UInt64,
+        cost: Int,
+        now: Int64
+    ) -> Decision {
+        let slot =
+            table.find(hash: hash, key: key)
+            ?? table.insert(hash: hash, key: key, entry: MemoryEntry(policy: policy, now: now))
+        let outcome = table.updateEntry(inSlot: slot) { entry in
+            let outcome = entry.check(cost: cost, now: now, policy: policy)
+            return (decision: outcome.decision, heapByteChange: outcome.heapByteChange, expiresAt: entry.expiresAt)
         }
+        stateHeapBytes += outcome.heapByteChange
+        earliestExpiry = min(earliestExpiry, outcome.expiresAt)
         checksSinceSweep += 1
-        if entries.count > capacity {
-            evictSoonestExpiring(now: now, sparing: key)
+        if table.count > capacity {
+            evictSoonestExpiring(now: now, sparing: slot)
         } else if checksSinceSweep >= max(Self.minimumSweepInterval, keysAfterSweep) {
-            sweep(now: now)
+            sweepItself(now: now)
         }
         return outcome.decision
     }
 
-    /// Forgets every entry that has expired by `now`, releasing the dictionary's spare capacity.
+    /// Forgets every entry that has expired by `now` and releases the memory the table no longer needs.
     mutating func sweep(now: Int64) {
-        keepOnly { _, entry in entry.expiresAt > now }
+        keepOnly(sizedFor: 0) { _, expiresAt in expiresAt > now }
+    }
+
+    /// A sweep in the course of checks: skipped when nothing can have expired, and keeping room for as many keys as
+    /// there were, since keys active lately tend to come back and a table cut down to the survivors would only
+    /// grow again, step by step.
+    private mutating func sweepItself(now: Int64) {
+        guard now >= earliestExpiry else {
+            checksSinceSweep = 0
+            keysAfterSweep = table.count
+            return
+        }
+        keepOnly(sizedFor: table.count) { _, expiresAt in expiresAt > now }
     }
 
     /// Forgets every entry that has expired by `now` and then, soonest expiring first, as many live ones as it
-    /// takes to get down to 7/8 of capacity; never `sparedKey`.
+    /// takes to get down to 7/8 of capacity; never the one in `sparedSlot`.
     ///
     /// Each forgotten live key starts over with a full quota when next seen, so its clients may get up to one
     /// extra quota; eviction never causes a denial.
-    private mutating func evictSoonestExpiring(now: Int64, sparing sparedKey: String) {
-        let evictions = entries.count - (capacity - capacity / 8)
-        let expiries = entries.compactMap { $0.key == sparedKey ? nil : $0.value.expiresAt }.sorted()
+    private mutating func evictSoonestExpiring(now: Int64, sparing sparedSlot: Int) {
+        let evictions = table.count - (capacity - capacity / 8)
+        var expiries: [Int64] = []
+        expiries.reserveCapacity(table.count)
+        table.forEachExpiry { slot, expiresAt in
+            if slot != sparedSlot {
+                expiries.append(expiresAt)
+            }
+        }
+        expiries.sort()
         // Evict everything expiring before `cutoff`, and as many of those expiring at it as that leaves room for.
         let cutoff = expiries[evictions - 1]
         var tiesToEvict = evictions - expiries.prefix { $0 < cutoff }.count
-        keepOnly { key, entry in
-            if key == sparedKey {
+        keepOnly(sizedFor: table.count) { slot, expiresAt in
+            if slot == sparedSlot {
                 return true
             }
-            if entry.expiresAt <= now || entry.expiresAt < cutoff {
+            if expiresAt <= now || expiresAt < cutoff {
                 return false
             }
-            if entry.expiresAt > cutoff {
+            if expiresAt > cutoff {
                 return true
             }
             tiesToEvict -= 1
@@ -75,14 +110,27 @@ struct MemoryShard {
         }
     }
 
-    /// Rebuilds the dictionary with only the entries `isKept` accepts, which also returns the spare capacity a
-    /// dictionary keeps after removals, and recounts what is stored.
-    private mutating func keepOnly(where isKept: (String, MemoryEntry) -> Bool) {
-        entries = entries.filter { isKept($0.key, $0.value) }
-        heapBytes = entries.reduce(0) { total, element in
-            total + MemoryEntry.heapBytes(ofKey: element.key) + element.value.state.heapBytes
+    /// Keeps only the entries `isKept` accepts, in a table with room for `expectedCount` keys, and recounts what is
+    /// stored.
+    private mutating func keepOnly(
+        sizedFor expectedCount: Int,
+        where isKept: (_ slot: Int, _ expiresAt: Int64) -> Bool
+    ) {
+        var earliestKept = Int64.max
+        let droppedAny = table.keepOnly(
+            where: { slot, expiresAt in
+                guard isKept(slot, expiresAt) else { return false }
+                earliestKept = min(earliestKept, expiresAt)
+                return true
+            },
+            sizedFor: expectedCount
+        )
+        // Recounting reads every entry again; with no sliding-window log in the shard there is nothing to count.
+        if droppedAny && stateHeapBytes > 0 {
+            stateHeapBytes = table.entryHeapBytes
         }
+        earliestExpiry = earliestKept
         checksSinceSweep = 0
-        keysAfterSweep = entries.count
+        keysAfterSweep = table.count
     }
 }

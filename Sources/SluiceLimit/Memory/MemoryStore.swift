@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Rate limiting in process memory: the default store when no Redis is configured.
 ///
 /// Keys are spread over independently locked shards by hash, so threads checking different keys rarely wait for
@@ -11,6 +9,13 @@ import Synchronization
 /// allow more than the limit, never deny wrongly. Size `maxKeys` above the number of clients active within a
 /// window to avoid it.
 ///
+/// A check hashes the key's UTF-8 bytes once, with a fast keyed hash whose keys each store draws at random when
+/// it is created (so per process). Clients choose rate-limit keys (their address, their API key), and with a
+/// hash fixed in advance they could pick thousands of keys that collide and make every check on them scan a
+/// long chain; with a random per-process key they cannot predict collisions. The hash is not a cryptographic
+/// PRF: it resists attackers who cannot see hash values, which this store never reveals. Keys are compared by
+/// their UTF-8 bytes, as Redis compares them: canonically equivalent strings encoded differently are two keys.
+///
 /// ```swift
 /// let store = MemoryStore()
 /// let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 100, window: .seconds(60))
@@ -20,23 +25,24 @@ import Synchronization
 /// }
 /// ```
 public final class MemoryStore: Sendable {
-    private let shards: [LockedShard]
+    private let shards: MemoryShards
+    private let hasher = MemoryKeyHasher()
     private let timeSource: any TimeSource
 
-    /// Creates an empty store.
+    /// Creates an empty store, with a fresh random key for its hash.
     ///
     /// - Parameters:
     ///   - shardCount: Independently locked partitions of the key space; more means less lock contention. Capped at
     ///     `maxKeys`.
     ///   - maxKeys: The most keys held at once, split evenly between the shards; at least 1.
-    ///   - timeSource: Where "now" comes from.
+    ///   - timeSource: Where "now" comes from for ``check(policy:key:cost:)``.
     public init(shardCount: Int = 64, maxKeys: Int = 10_000_000, timeSource: any TimeSource = SystemTimeSource()) {
         precondition(shardCount >= 1, "a store needs at least one shard, got \(shardCount)")
         precondition(maxKeys >= 1, "a store must hold at least one key, got \(maxKeys)")
         let count = min(shardCount, maxKeys)
-        self.shards = (0..<count).map { index in
-            LockedShard(capacity: maxKeys / count + (index < maxKeys % count ? 1 : 0))
-        }
+        self.shards = MemoryShards(
+            capacities: (0..<count).map { index in maxKeys / count + (index < maxKeys % count ? 1 : 0) }
+        )
         self.timeSource = timeSource
     }
 
@@ -53,10 +59,31 @@ public final class MemoryStore: Sendable {
         check(policy: policy, key: key, cost: cost, now: timeSource.nowMilliseconds())
     }
 
-    /// Checks a request as ``check(policy:key:cost:)`` does, at time `now` (milliseconds since the epoch).
-    func check(policy: RateLimitPolicy, key: String, cost: Int, now: Int64) -> Decision {
-        shard(for: key).state.withLock { shard in
-            shard.check(policy: policy, key: key, cost: cost, now: now)
+    /// Checks a request as ``check(policy:key:cost:)`` does, at time `now` given by the caller: the fast path for
+    /// callers that already know the time, such as an event loop that reads the clock once per iteration. Pass wall
+    /// time, as ``SystemTimeSource`` reads it, so fixed windows line up with other instances'. Thread-safe.
+    ///
+    /// ```swift
+    /// let now = SystemTimeSource().nowMilliseconds()  // once for a batch of requests
+    /// let decision = store.check(policy: policy, key: "api:{203.0.113.7}", now: now)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - policy: The quota to enforce.
+    ///   - key: Whose quota: one client of one rule.
+    ///   - cost: Units the request consumes, at least 1.
+    ///   - now: Milliseconds since the Unix epoch.
+    public func check(policy: RateLimitPolicy, key: String, cost: Int = 1, now: Int64) -> Decision {
+        let decision = key.utf8.withContiguousStorageIfAvailable { bytes in
+            check(policy: policy, key: UnsafeRawBufferPointer(bytes), cost: cost, now: now)
+        }
+        if let decision {
+            return decision
+        }
+        // A string whose UTF-8 is not stored contiguously (bridged from Objective-C): copy it once.
+        var contiguous = key
+        return contiguous.withUTF8 { bytes in
+            check(policy: policy, key: UnsafeRawBufferPointer(bytes), cost: cost, now: now)
         }
     }
 
@@ -65,37 +92,36 @@ public final class MemoryStore: Sendable {
     /// Shards already sweep themselves as they are used; this is for tests and for idle processes that want their
     /// memory back.
     public func sweep(now: Int64) {
-        for shard in shards {
-            shard.state.withLock { $0.sweep(now: now) }
+        for index in 0..<shards.count {
+            shards.withLock(shard: index) { $0.sweep(now: now) }
         }
     }
 
     /// Keys currently held, including expired ones not yet swept. Locks each shard in turn.
     public var keyCount: Int {
-        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.keyCount } }
+        (0..<shards.count).reduce(0) { total, index in total + shards.withLock(shard: index) { $0.keyCount } }
     }
 
     /// An estimate of the memory the keys and their state occupy, in bytes. Locks each shard in turn; O(shards).
     ///
-    /// Counts per key: a dictionary slot for the key and its entry at a typical load factor (about 72 bytes), the
-    /// key's UTF-8 bytes plus 33 when it is longer than the 15 bytes Swift stores inline, and for a sliding-window
-    /// log 32 bytes plus 16 per run it has room for. Allocator rounding and the shards themselves are not counted.
+    /// Counts what the shards' hash tables have allocated: 65 bytes per slot (a cache line holding a key's state and
+    /// up to 24 bytes of the key, plus a control byte), a table growing when it is 3/4 full; the bytes of
+    /// keys longer than 24, in a per-shard arena with room to grow; and for a sliding-window log 32 bytes plus 16
+    /// per run it has room for. Allocator rounding and the shards' fixed part are not counted; an empty store
+    /// counts zero.
     public var approximateMemoryBytes: Int {
-        shards.reduce(0) { total, shard in
-            total + shard.state.withLock { $0.keyCount * MemoryEntry.dictionarySlotBytes + $0.heapBytes }
+        (0..<shards.count).reduce(0) { total, index in
+            total + shards.withLock(shard: index) { $0.approximateMemoryBytes }
         }
     }
 
-    private func shard(for key: String) -> LockedShard {
-        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
-    }
-}
-
-/// A shard behind its own lock; a class because a `Mutex` cannot be stored in an array directly.
-private final class LockedShard: Sendable {
-    let state: Mutex<MemoryShard>
-
-    init(capacity: Int) {
-        state = Mutex(MemoryShard(capacity: capacity))
+    /// Checks a key given as its UTF-8 bytes.
+    private func check(policy: RateLimitPolicy, key: UnsafeRawBufferPointer, cost: Int, now: Int64) -> Decision {
+        let hash = hasher.hash(key)
+        // The high bits of `hash × count` pick the shard, leaving the low bits to the table inside it.
+        let shard = Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(shards.count)).high)
+        return shards.withLock(shard: shard) { shard in
+            shard.check(policy: policy, key: key, hash: hash, cost: cost, now: now)
+        }
     }
 }
