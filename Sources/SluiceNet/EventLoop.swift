@@ -30,6 +30,9 @@ public enum Readiness {
         EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue
     /// Room to write.
     public static let writable: UInt32 = EPOLLOUT.rawValue
+    /// An error or a hang-up: reported even when nothing is registered for, so a handler that
+    /// stopped reading must still act on it, or level-triggered epoll reports it forever.
+    public static let failed: UInt32 = EPOLLERR.rawValue | EPOLLHUP.rawValue
 }
 
 /// One thread running an `epoll` set, its timers, and work handed to it by other threads.

@@ -63,7 +63,8 @@ public final class SluiceApp: Sendable {
         return (listen, admin)
     }
 
-    /// Replaces the rules (SIGHUP). Only rules, trusted proxies and headers change; listeners and store stay.
+    /// Replaces the rules (SIGHUP): rules, trusted proxies, header style and the target answer
+    /// change; listeners, store, upstream and server limits stay as started.
     public func reload(_ new: ServerConfiguration) {
         handler.replace(with: Self.limitingHandler(new, store: store, metrics: metrics, upstream: upstream))
     }
@@ -72,6 +73,9 @@ public final class SluiceApp: Sendable {
     public func shutdown() {
         server.shutdown()
         adminServer.shutdown()
+        if let upstream {
+            for loop in group.loops { loop.execute { upstream.closeIdle(on: loop) } }
+        }
         redis?.shutdown()
         group.shutdown()
     }

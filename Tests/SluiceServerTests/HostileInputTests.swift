@@ -50,6 +50,17 @@ import Testing
         }
     }
 
+    @Test func aClientThatHalfClosesMidBodyGets400() async throws {
+        try await ServerEndToEndTests.withApp(rules: []) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            try client.send(
+                "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n" + String(repeating: "x", count: 50))
+            client.shutdownWrite()
+            #expect(try client.readResponse().status == 400)
+            #expect(client.isClosedByPeer())
+        }
+    }
+
     @Test func slowClientsAreCutOffByTheHeaderTimeout() async throws {
         var configuration = ServerConfiguration()
         configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)

@@ -42,6 +42,8 @@ import Testing
                 request.loop.schedule(after: .milliseconds(50)) { responder.abort() }
             case "/stall":
                 break  // never answers
+            case "/hangup":
+                responder.abort()  // closes without a byte of answer
             default:
                 responder.respond(.text(404, "no such path"))
             }
@@ -159,6 +161,25 @@ import Testing
             try client.send("GET /die HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(throws: (any Error).self) { try client.readResponse() }
             #expect(try RawHTTPClient(port: port).get("/headers").status == 200, "the proxy goes on serving")
+        }
+    }
+
+    @Test func anUpstreamThatHangsUpBeforeAnsweringGives502() async throws {
+        try await Self.withProxy { port in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/hangup").status == 502)
+            #expect(try RawHTTPClient(port: port).get("/headers").status == 200)
+        }
+    }
+
+    @Test func headAnswersKeepTheirLengthAndHaveNoBody() async throws {
+        try await Self.withProxy { port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("HEAD /headers HTTP/1.1\r\nHost: t\r\n\r\n")
+            let head = try client.readResponse(isHead: true)
+            #expect(head.status == 200)
+            #expect(Int(head.header("Content-Length") ?? "") ?? 0 > 0)
+            #expect(try client.get("/headers").status == 200, "no stray body bytes were left on the connection")
         }
     }
 

@@ -67,6 +67,11 @@ public final class RawHTTPClient {
 
     deinit { close(fd) }
 
+    /// Closes the sending side (FIN), keeping the receiving side open.
+    public func shutdownWrite() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Sends text as UTF-8.
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
 

@@ -43,11 +43,9 @@ public final class UpstreamCall {
     let hasBody: Bool
     /// Held strongly until the call ends (the caller keeps nothing else alive); cleared then.
     var delegate: UpstreamResponseDelegate?
+    /// Set by the pool before the caller gets the call, cleared when the call ends.
     var connection: UpstreamConnection?
-    /// Body bytes (already framed) waiting for a connection.
-    var pendingBody: [UInt8] = []
     var bodyEnded: Bool
-    var bodyStarted = false
     var responseStarted = false
     var finished = false
     var whenWritable: (() -> Void)?
@@ -65,16 +63,11 @@ public final class UpstreamCall {
     /// Forwards request body bytes; false once the upstream falls behind (wait for ``whenUpstreamDrained(_:)``).
     @discardableResult
     public func sendBody(_ bytes: [UInt8]) -> Bool {
-        guard !finished, !bytes.isEmpty else { return true }
-        bodyStarted = true
+        guard !finished, let connection, !bytes.isEmpty else { return true }  // after the end: read and dropped
         var framed: [UInt8] = []
         if chunkedBody { framed += Array((String(bytes.count, radix: 16) + "\r\n").utf8) }
         framed += bytes
         if chunkedBody { framed += Array("\r\n".utf8) }
-        guard let connection else {
-            pendingBody += framed
-            return pendingBody.count < UpstreamConnection.outputHighWater
-        }
         return connection.write(framed)
     }
 
@@ -82,21 +75,24 @@ public final class UpstreamCall {
     public func endBody() {
         guard !finished, !bodyEnded else { return }
         bodyEnded = true
-        let trailer: [UInt8] = chunkedBody ? Array("0\r\n\r\n".utf8) : []
-        if let connection {
-            if !trailer.isEmpty { _ = connection.write(trailer) }
-        } else {
-            pendingBody += trailer
-        }
+        if chunkedBody, let connection { _ = connection.write(Array("0\r\n\r\n".utf8)) }
     }
 
     /// Calls `callback` once the request bytes sent so far have left for the upstream.
+    /// Once the call has ended, `callback` runs at once: the rest of the body is dropped.
     public func whenUpstreamDrained(_ callback: @escaping () -> Void) {
-        if let connection, !connection.hasPendingOutput {
+        if finished || !(connection?.hasPendingOutput ?? false) {
             callback()
         } else {
             whenWritable = callback
         }
+    }
+
+    /// Wakes a body writer waiting for the upstream to drain (the call ended, it never will).
+    func releaseWaitingWriter() {
+        let waiting = whenWritable
+        whenWritable = nil
+        waiting?()
     }
 
     /// Resumes reading the response after the delegate returned false from `upstreamBody`.
@@ -110,6 +106,7 @@ public final class UpstreamCall {
         guard !finished else { return }
         finished = true
         delegate = nil
+        whenWritable = nil
         connection?.close()
     }
 }

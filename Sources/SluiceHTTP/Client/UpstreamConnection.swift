@@ -3,6 +3,7 @@ import SluiceNet
 /// One keep-alive connection to the upstream, carrying one call at a time. Owned by its loop.
 final class UpstreamConnection: EventHandler {
     static let outputHighWater = 256 * 1024
+    static let idempotentMethods: Set<String> = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]
 
     enum State {
         case connecting, idle, busy, closed
@@ -60,8 +61,6 @@ final class UpstreamConnection: EventHandler {
         call.connection = self
         if state == .idle { state = .busy }
         output += call.requestHead
-        output += call.pendingBody
-        call.pendingBody = []
         responseTimer = loop.schedule(after: responseTimeout) { [self] in
             fail(UpstreamError(kind: .timeout, message: "no response from \(address) within \(responseTimeout)"))
         }
@@ -92,6 +91,11 @@ final class UpstreamConnection: EventHandler {
             if state == .idle { onIdle(self) }
         }
         if state != .closed && events & Readiness.writable != 0 { flush() }
+        if state != .closed && events & Readiness.failed != 0 && (call?.responsePaused ?? false) {
+            // Reading is paused, so the read below would not notice: without this the loop spins.
+            fail(UpstreamError(kind: .unavailable, message: "\(address) reset the connection"))
+            return
+        }
         if state != .closed && events & Readiness.readable != 0 { readAvailable() }
     }
 
@@ -191,6 +195,10 @@ final class UpstreamConnection: EventHandler {
     private var keepAliveAfterResponse = false
 
     private func peerClosed() {
+        guard call != nil else {
+            close()  // an idle pooled connection the upstream let go
+            return
+        }
         let part: HTTPResponsePart?
         do {
             part = try parser.peerClosed()
@@ -198,11 +206,11 @@ final class UpstreamConnection: EventHandler {
             fail(UpstreamError(kind: .unavailable, message: "\(address) closed the connection mid-response"))
             return
         }
-        if case .end = part, call != nil {
+        if case .end = part {
             keepAliveAfterResponse = false
             complete()
         } else {
-            close()
+            fail(UpstreamError(kind: .unavailable, message: "\(address) closed the connection before answering"))
         }
     }
 
@@ -212,6 +220,7 @@ final class UpstreamConnection: EventHandler {
         call.connection = nil
         call.finished = true
         reused = true
+        call.releaseWaitingWriter()
         let delegate = call.delegate
         call.delegate = nil
         delegate?.upstreamFinished()
@@ -230,14 +239,17 @@ final class UpstreamConnection: EventHandler {
             close()
             return
         }
-        // A kept-alive connection the upstream closed just as we used it: a bodyless request
-        // never reached it, so one fresh try is safe.
-        let mayRetry = reused && !call.responseStarted && !call.hasBody && error.kind == .unavailable
+        // A kept-alive connection the upstream closed just as we used it: one fresh try, but only
+        // for a bodyless idempotent request that got no answer, which is safe to send twice.
+        let mayRetry =
+            reused && !call.responseStarted && !call.hasBody && error.kind == .unavailable
+            && Self.idempotentMethods.contains(call.method)
         self.call = nil
         call.connection = nil
         close()
         if mayRetry && retry(call) { return }
         call.finished = true
+        call.releaseWaitingWriter()
         let delegate = call.delegate
         call.delegate = nil
         delegate?.upstreamFailed(error, responseStarted: call.responseStarted)

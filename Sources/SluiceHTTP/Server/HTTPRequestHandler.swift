@@ -81,6 +81,12 @@ public struct HTTPResponder {
         connection.whenClientDrained(of: requestNumber, callback)
     }
 
+    /// Calls `callback` if the client connection closes before this request is done (at once if
+    /// it already has): a streaming producer stops and lets go of its resources.
+    public func whenClientCloses(_ callback: @escaping () -> Void) {
+        connection.whenClosed(of: requestNumber, callback)
+    }
+
     /// Ends a streamed answer.
     public func finish() {
         connection.finishResponse(of: requestNumber)

@@ -12,6 +12,9 @@ public enum HTTPResponseFraming: Sendable, Equatable {
     case contentLength(Int64)
     /// The length is not known: chunked for HTTP/1.1 clients, ended by closing the connection for HTTP/1.0.
     case streamed
+    /// No body follows (a 204, a 304, an answer to HEAD); `advertisedLength` is the `Content-Length`
+    /// to state, when there is one (the size a GET would have had).
+    case noBody(advertisedLength: Int64?)
 }
 
 extension HTTPServerConnection {
@@ -79,6 +82,9 @@ extension HTTPServerConnection {
             streamedFraming = .untilClose
             keepAlive = false
             line = nil
+        case .noBody(let advertised):
+            streamedFraming = .contentLength
+            line = advertised.map { "Content-Length: \($0)" }
         }
         HTTPResponse.writeHead(status: status, headers: headers, framing: line, keepAlive: keepAlive, into: &output)
         if isHeadRequest { streamedFraming = .contentLength }  // a HEAD answer has no body, whatever is sent
@@ -87,7 +93,9 @@ extension HTTPServerConnection {
 
     /// Appends body bytes; false once the client falls behind (wait for ``whenClientDrained``).
     func sendResponseBody(of number: UInt64, _ bytes: [UInt8]) -> Bool {
-        guard number == requestNumber, let framing = streamedFraming, !bytes.isEmpty else { return true }
+        guard number == requestNumber, phase != .closed, let framing = streamedFraming, !bytes.isEmpty else {
+            return true
+        }
         if !isHeadRequest {
             if framing == .chunked { output.append(contentsOf: (String(bytes.count, radix: 16) + "\r\n").utf8) }
             output.append(contentsOf: bytes)
@@ -98,7 +106,7 @@ extension HTTPServerConnection {
     }
 
     func whenClientDrained(of number: UInt64, _ callback: @escaping () -> Void) {
-        guard number == requestNumber else { return }
+        guard number == requestNumber, phase != .closed else { return }
         if outputStart == output.count {
             callback()
         } else {
@@ -113,6 +121,11 @@ extension HTTPServerConnection {
         answerComplete = true
         scheduleFlush()
         completeIfDone()
+    }
+
+    func whenClosed(of number: UInt64, _ callback: @escaping () -> Void) {
+        guard number == requestNumber, phase != .closed else { return callback() }
+        onClientClose = callback
     }
 
     /// Ends the connection without finishing the answer (the upstream failed mid-response).

@@ -56,6 +56,10 @@ final class HTTPServerConnection: EventHandler {
     var answerComplete = false
     private var heldResponse: HTTPResponse?
     private var processing = false
+    /// The client sent its FIN: nothing more will arrive, so reading stops.
+    private var inputClosed = false
+    /// Told when the connection closes, so a streaming producer (proxy mode) can stop.
+    var onClientClose: (() -> Void)?
 
     // Request body and response streaming: see HTTPServerConnection+Streaming.swift.
     var bodyConsumer: ((HTTPBodyEvent) -> Void)?
@@ -93,6 +97,10 @@ final class HTTPServerConnection: EventHandler {
     // MARK: - Events
 
     func handleEvents(_ events: UInt32) {
+        if events & Readiness.failed != 0 && !interest.contains(.read) {
+            close()  // not reading, so nothing else would notice: level-triggered epoll would spin
+            return
+        }
         if events & Readiness.writable != 0 { writeOutput() }
         if phase != .closed && events & Readiness.readable != 0 && interest.contains(.read) { readInput() }
     }
@@ -113,7 +121,17 @@ final class HTTPServerConnection: EventHandler {
     /// Stops reading new requests: an idle connection closes now, a busy one after its answer.
     func drain() {
         keepAlive = false
-        if phase == .idle { close() }
+        if phase == .idle { closeAfterOutput() }
+    }
+
+    /// Closes once what is queued has been written (at once when nothing is).
+    private func closeAfterOutput() {
+        if outputStart < output.count {
+            phase = .closing
+            updateInterest()
+        } else {
+            close()
+        }
     }
 
     // MARK: - Reading
@@ -139,7 +157,14 @@ final class HTTPServerConnection: EventHandler {
         case .processed(0):
             // The client finished sending. Answer what is in flight, then close.
             keepAlive = false
-            if phase == .idle || phase == .readingHead { close() } else { processInput() }
+            inputClosed = true
+            if phase == .idle || phase == .readingHead {
+                closeAfterOutput()
+            } else if !bodyDone && inputStart == inputEnd {
+                fail(status: 400, "the client closed its side in the middle of the request body")
+            } else {
+                processInput()
+            }
         case .processed(let count):
             inputEnd += count
             processInput()
@@ -219,6 +244,7 @@ final class HTTPServerConnection: EventHandler {
         bodyPaused = false
         streamedFraming = nil
         whenDrained = nil
+        onClientClose = nil
         enter(.handling)
         if head.expectsContinue {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -354,7 +380,7 @@ final class HTTPServerConnection: EventHandler {
         guard phase != .closed else { return }
         var wanted: Interest = []
         let waiting = phase == .handling && (bodyDone || bodyBlocked)
-        if !waiting && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
+        if !waiting && !inputClosed && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
         if outputStart < output.count { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
@@ -370,6 +396,14 @@ final class HTTPServerConnection: EventHandler {
         phase = .closed
         loop.unregister(socket.fd)
         socket.close()
+        // These closures hold responders, which hold this connection: let go of them.
+        bodyConsumer = nil
+        whenDrained = nil
+        heldResponse = nil
+        bufferedBody = []
+        let notify = onClientClose
+        onClientClose = nil
+        notify?()
         onClose(self)
     }
 }

@@ -71,14 +71,15 @@ final class RedisConnection: EventHandler {
         self.handshake = RedisHandshake(configuration: configuration)
         self.lastReadTime = MonotonicClock.now()
         let endpoint = "\(configuration.endpoint) (\(address))"
-        let connected: Bool
         do {
-            (socket, connected) = try Socket.connect(to: address)
+            // Even a connect that completed at once goes through the first writable event, so
+            // the handshake (and any failure of it) always starts after init has returned.
+            (socket, _) = try Socket.connect(to: address)
         } catch {
             throw RedisError(code: .connectFailed, message: error.description, endpoint: endpoint)
         }
         do {
-            try loop.register(socket.fd, interest: connected ? .read : [.read, .write], handler: self)
+            try loop.register(socket.fd, interest: [.read, .write], handler: self)
         } catch {
             socket.close()
             throw RedisError(code: .connectFailed, message: error.description, endpoint: endpoint)
@@ -88,7 +89,6 @@ final class RedisConnection: EventHandler {
             guard state == .connecting || state == .handshaking else { return }
             close(.connectFailed, "no connection and handshake within \(configuration.connectTimeout)")
         }
-        if connected { startHandshake() }
     }
 
     /// `host:port (address)` for messages.

@@ -55,7 +55,8 @@ public final class RedisNode: @unchecked Sendable {
         submit(RedisRequest(arguments: command, script: script, deadline: deadline(timeout), handler: handler))
     }
 
-    /// Closes the connection and fails every waiting command with ``RedisError/Code/shutdown``.
+    /// Closes the connection: commands waiting for a connection fail with ``RedisError/Code/shutdown``,
+    /// commands already written with ``RedisError/Code/connectionClosed``.
     public func shutdown() {
         isShutDown = true
         for timer in [reconnectTimer, heartbeatTimer, waitingWatchdog].compactMap({ $0 }) { loop.cancel(timer) }
@@ -177,7 +178,8 @@ public final class RedisNode: @unchecked Sendable {
             for request in waiting.removeAll() { request.handler(.failure(error)) }
         }
         guard !isShutDown, reconnectTimer == nil else { return }
-        // Reconnect at once when commands wait (after a jittered pause); otherwise on next use.
+        // Reconnect after a jittered pause when commands wait or the node was ever connected (a
+        // warm connection is ready for the next command); a node that never connected waits for use.
         let delay = backoff.nextDelay()
         reconnectTimer = loop.schedule(after: delay) { [self] in
             reconnectTimer = nil

@@ -33,6 +33,7 @@ public struct ProxyHandler: HTTPRequestHandler {
             head: Self.upstreamHead(for: request, chunked: chunked), method: head.method, chunkedBody: chunked,
             hasBody: hasBody, on: request.loop, delegate: exchange)
         exchange.call = call
+        responder.whenClientCloses { call.cancel() }
         guard hasBody else { return }
         responder.consumeRequestBody { event in
             switch event {
@@ -108,7 +109,11 @@ final class ProxyExchange: UpstreamResponseDelegate {
         }
         let framing: HTTPResponseFraming
         switch head.bodyFraming {
-        case .none: framing = .contentLength(0)
+        case .none:
+            // 1xx/204/304 state no length; a HEAD answer keeps the length the GET would have.
+            let bodiless = head.status < 200 || head.status == 204 || head.status == 304
+            framing = .noBody(
+                advertisedLength: bodiless ? nil : head.headers.first(name: "Content-Length").flatMap { Int64($0) })
         case .contentLength(let length): framing = .contentLength(length)
         case .chunked, .untilClose: framing = .streamed
         }
