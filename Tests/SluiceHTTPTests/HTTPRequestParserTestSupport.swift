@@ -1,3 +1,4 @@
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceHTTP
@@ -76,8 +77,8 @@ struct ParserRun {
 /// piece is empty, and that a nil answer consumed everything.
 func runParser(_ input: [UInt8], feed: ParserFeed, limits: HTTPParserLimits = HTTPParserLimits()) -> ParserRun {
     var parser = HTTPRequestParser(limits: limits)
-    var random: ParserSplitMix64 =
-        if case .randomSlices(let seed, _) = feed { ParserSplitMix64(seed: seed) } else { ParserSplitMix64(seed: 0) }
+    var random: SplitMix64 =
+        if case .randomSlices(let seed, _) = feed { SplitMix64(seed: seed) } else { SplitMix64(seed: 0) }
     var run = ParserRun()
     var buffer: [UInt8] = []
     var position = 0
@@ -116,21 +117,4 @@ func runParser(_ input: [UInt8], feed: ParserFeed, limits: HTTPParserLimits = HT
 /// `text` as bytes, for readable test inputs.
 func wire(_ text: String) -> [UInt8] {
     Array(text.utf8)
-}
-
-/// A small seeded random number generator, so randomised tests replay the same slices on every run.
-struct ParserSplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
 }

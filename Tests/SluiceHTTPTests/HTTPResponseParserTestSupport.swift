@@ -1,3 +1,4 @@
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceHTTP
@@ -72,9 +73,9 @@ func runResponseParser(
     limits: HTTPParserLimits = HTTPParserLimits()
 ) -> ResponseParserRun {
     var parser = HTTPResponseParser(limits: limits)
-    var random = ParserSplitMix64(seed: 0)
+    var random = SplitMix64(seed: 0)
     if case .randomSlices(let seed, _) = feed {
-        random = ParserSplitMix64(seed: seed)
+        random = SplitMix64(seed: seed)
     }
     var run = ResponseParserRun()
     var buffer: [UInt8] = []

@@ -1,4 +1,5 @@
 import SluiceLimit
+import SluiceTestSupport
 import Testing
 
 /// A denial's `retryAfter` is exact: the same request is still denied a millisecond earlier and allowed then.

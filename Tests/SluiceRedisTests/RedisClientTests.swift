@@ -246,8 +246,10 @@ import Testing
             #expect(!error.isAmbiguous, "the PING never left: the handshake never finished")
         }
         let elapsed = ContinuousClock.now - started
-        // Without a deadline this would wait forever; the upper bound leaves room for a loaded machine.
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5), "deadline fired after \(elapsed)")
+        // Without a deadline this would wait forever. The upper bound is loose on purpose: other
+        // tests block the two cooperative threads of this 2-core machine for seconds at a time,
+        // which delays this task's wake-up, not the deadline itself (~0.3 s when run alone).
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(30), "deadline fired after \(elapsed)")
     }
 
     @Test func aReplyThatStopsMidwayHitsTheDeadlineAsAmbiguous() async throws {

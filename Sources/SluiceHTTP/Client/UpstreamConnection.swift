@@ -18,8 +18,7 @@ final class UpstreamConnection: EventHandler {
     private(set) var reused = false
     private var call: UpstreamCall?
     private var parser: HTTPResponseParser
-    private var output: [UInt8] = []
-    private var outputStart = 0
+    private var output = OutputBuffer()
     private var input = [UInt8](repeating: 0, count: 64 * 1024)
     private var interest: Interest = [.read, .write]
     private var responseTimer: TimerID?
@@ -53,14 +52,14 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
-    var hasPendingOutput: Bool { outputStart < output.count }
+    var hasPendingOutput: Bool { !output.isEmpty }
 
     /// Starts `call` on this connection (connecting or idle).
     func start(_ call: UpstreamCall) {
         self.call = call
         call.connection = self
         if state == .idle { state = .busy }
-        output += call.requestHead
+        output.append(contentsOf: call.requestHead)
         responseTimer = loop.schedule(after: responseTimeout) { [self] in
             fail(UpstreamError(kind: .timeout, message: "no response from \(address) within \(responseTimeout)"))
         }
@@ -69,9 +68,9 @@ final class UpstreamConnection: EventHandler {
 
     /// Queues request bytes; false when the upstream falls behind.
     func write(_ bytes: [UInt8]) -> Bool {
-        output += bytes
+        output.append(contentsOf: bytes)
         if state == .busy { flush() }
-        return output.count - outputStart < Self.outputHighWater
+        return output.pendingCount < Self.outputHighWater
     }
 
     func resumeReading() {
@@ -100,31 +99,16 @@ final class UpstreamConnection: EventHandler {
     }
 
     private func flush() {
-        while outputStart < output.count {
-            let result: IOResult<Int>
-            do {
-                result = try output.withUnsafeBytes { (bytes) throws(IOError) in
-                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputStart...]))
-                }
-            } catch {
-                fail(UpstreamError(kind: .unavailable, message: "writing to \(address): \(error)"))
-                return
-            }
-            guard case .processed(let count) = result else { break }
-            outputStart += count
+        let outcome: OutputBuffer.WriteOutcome
+        do {
+            outcome = try output.write(to: socket)
+        } catch {
+            fail(UpstreamError(kind: .unavailable, message: "writing to \(address): \(error)"))
+            return
         }
-        if outputStart == output.count {
-            output.removeAll(keepingCapacity: output.capacity <= 1 << 18)
-            outputStart = 0
-            if let drained = call?.whenWritable {
-                call?.whenWritable = nil
-                drained()
-            }
-        } else if outputStart >= 1 << 16 {
-            // A body streaming through never drains fully: drop what was written so the buffer
-            // stays near the high-water mark instead of growing to the body's size.
-            output.removeFirst(outputStart)
-            outputStart = 0
+        if outcome.drained, let drained = call?.whenWritable {
+            call?.whenWritable = nil
+            drained()
         }
         updateInterest()
     }
@@ -224,7 +208,7 @@ final class UpstreamConnection: EventHandler {
         let delegate = call.delegate
         call.delegate = nil
         delegate?.upstreamFinished()
-        if keepAliveAfterResponse && call.bodyEnded && outputStart == output.count {
+        if keepAliveAfterResponse && call.bodyEnded && output.isEmpty {
             state = .idle
             parser = HTTPResponseParser()
             updateInterest()
@@ -259,7 +243,7 @@ final class UpstreamConnection: EventHandler {
         guard state != .closed else { return }
         var wanted: Interest = []
         if !(call?.responsePaused ?? false) { wanted.insert(.read) }
-        if state == .connecting || outputStart < output.count { wanted.insert(.write) }
+        if state == .connecting || !output.isEmpty { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
         do {

@@ -86,7 +86,10 @@ extension HTTPServerConnection {
             streamedFraming = .contentLength
             line = advertised.map { "Content-Length: \($0)" }
         }
-        HTTPResponse.writeHead(status: status, headers: headers, framing: line, keepAlive: keepAlive, into: &output)
+        let keepAlive = keepAlive
+        output.appendEncoded {
+            HTTPResponse.writeHead(status: status, headers: headers, framing: line, keepAlive: keepAlive, into: &$0)
+        }
         if isHeadRequest { streamedFraming = .contentLength }  // a HEAD answer has no body, whatever is sent
         scheduleFlush()
     }
@@ -102,12 +105,12 @@ extension HTTPServerConnection {
             if framing == .chunked { output.append(contentsOf: "\r\n".utf8) }
         }
         scheduleFlush()
-        return output.count - outputStart < Self.outputHighWater
+        return output.pendingCount < Self.outputHighWater
     }
 
     func whenClientDrained(of number: UInt64, _ callback: @escaping () -> Void) {
         guard number == requestNumber, phase != .closed else { return }
-        if outputStart == output.count {
+        if output.isEmpty {
             callback()
         } else {
             whenDrained = callback

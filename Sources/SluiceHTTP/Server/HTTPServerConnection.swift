@@ -37,8 +37,7 @@ final class HTTPServerConnection: EventHandler {
     private var input: [UInt8]
     private var inputStart = 0
     private var inputEnd = 0
-    var output: [UInt8] = []
-    var outputStart = 0
+    var output = OutputBuffer()
     private var flushScheduled = false
     private var interest = Interest.read
     /// When the current phase must end, as a ``MonotonicClock`` reading; checked by the server's sweeper.
@@ -126,7 +125,7 @@ final class HTTPServerConnection: EventHandler {
 
     /// Closes once what is queued has been written (at once when nothing is).
     private func closeAfterOutput() {
-        if outputStart < output.count {
+        if !output.isEmpty {
             phase = .closing
             updateInterest()
         } else {
@@ -270,7 +269,7 @@ final class HTTPServerConnection: EventHandler {
     }
 
     private func writeWhole(_ response: HTTPResponse) {
-        response.write(into: &output, keepAlive: keepAlive, isHead: isHeadRequest)
+        output.appendEncoded { response.write(into: &$0, keepAlive: keepAlive, isHead: isHeadRequest) }
         scheduleFlush()
         answerComplete = true
         completeIfDone()
@@ -313,7 +312,7 @@ final class HTTPServerConnection: EventHandler {
         }
         heldResponse = nil
         keepAlive = false
-        HTTPResponse.text(status, detail).write(into: &output, keepAlive: false)
+        output.appendEncoded { HTTPResponse.text(status, detail).write(into: &$0, keepAlive: false) }
         phase = .closing
         scheduleFlush()
     }
@@ -340,31 +339,17 @@ final class HTTPServerConnection: EventHandler {
 
     private func writeOutput() {
         guard phase != .closed else { return }
-        while outputStart < output.count {
-            let result: IOResult<Int>
-            do {
-                result = try output.withUnsafeBytes { (bytes) throws(IOError) in
-                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputStart...]))
-                }
-            } catch {
-                close()
-                return
-            }
-            switch result {
-            case .processed(let count):
-                outputStart += count
-            case .wouldBlock:
-                if outputStart >= 1 << 16 {
-                    // A streamed answer may never drain fully: keep the buffer near its high-water mark.
-                    output.removeFirst(outputStart)
-                    outputStart = 0
-                }
-                updateInterest()
-                return
-            }
+        let outcome: OutputBuffer.WriteOutcome
+        do {
+            outcome = try output.write(to: socket)
+        } catch {
+            close()
+            return
         }
-        output.removeAll(keepingCapacity: output.capacity <= 1 << 16)
-        outputStart = 0
+        guard outcome.drained else {
+            updateInterest()
+            return
+        }
         if phase == .closing {
             close()
             return
@@ -381,7 +366,7 @@ final class HTTPServerConnection: EventHandler {
         var wanted: Interest = []
         let waiting = phase == .handling && (bodyDone || bodyBlocked)
         if !waiting && !inputClosed && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
-        if outputStart < output.count { wanted.insert(.write) }
+        if !output.isEmpty { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
         do {

@@ -34,8 +34,7 @@ final class RedisConnection: EventHandler {
 
     private var handshake: RedisHandshake
     private var pending = RingBuffer<Pending>()
-    private var output: [UInt8] = []
-    private var outputStart = 0
+    private var output = OutputBuffer()
     private var bytesQueued: UInt64 = 0
     private var bytesWritten: UInt64 = 0
     private var flushScheduled = false
@@ -182,9 +181,9 @@ final class RedisConnection: EventHandler {
     // MARK: - Writing
 
     private func enqueue(_ arguments: [RESPArgument]) {
-        let before = output.count
-        RESPEncoder.encodeCommand(arguments, into: &output)
-        bytesQueued += UInt64(output.count - before)
+        let before = output.pendingCount
+        output.appendEncoded { RESPEncoder.encodeCommand(arguments, into: &$0) }
+        bytesQueued += UInt64(output.pendingCount - before)
         if !flushScheduled && !waitingForWritable {
             flushScheduled = true
             loop.afterTick { [self] in
@@ -196,28 +195,13 @@ final class RedisConnection: EventHandler {
 
     private func writeOutput() {
         guard state != .closed else { return }
-        while outputStart < output.count {
-            let result: IOResult<Int>
-            do {
-                result = try output.withUnsafeBytes { (bytes) throws(IOError) in
-                    try socket.write(UnsafeRawBufferPointer(rebasing: bytes[outputStart...]))
-                }
-            } catch {
-                close(.connectionClosed, "\(error)")
-                return
-            }
-            switch result {
-            case .processed(let count):
-                outputStart += count
-                bytesWritten += UInt64(count)
-            case .wouldBlock:
-                setWaitingForWritable(true)
-                return
-            }
+        do {
+            let outcome = try output.write(to: socket)
+            bytesWritten += UInt64(outcome.written)
+            setWaitingForWritable(!outcome.drained)
+        } catch {
+            close(.connectionClosed, "\(error)")
         }
-        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
-        outputStart = 0
-        setWaitingForWritable(false)
     }
 
     private func setWaitingForWritable(_ waiting: Bool) {
