@@ -76,6 +76,7 @@ public final class UpstreamCall {
         guard !finished, !bodyEnded else { return }
         bodyEnded = true
         if chunkedBody, let connection { _ = connection.write(Array("0\r\n\r\n".utf8)) }
+        connection?.bodyFinished()
     }
 
     /// Calls `callback` once the request bytes sent so far have left for the upstream.

@@ -60,10 +60,20 @@ final class UpstreamConnection: EventHandler {
         call.connection = self
         if state == .idle { state = .busy }
         output.append(contentsOf: call.requestHead)
+        if call.bodyEnded { startResponseTimer() }  // with a body: once it has all been sent (`bodyFinished`)
+        if state == .busy { flush() }
+    }
+
+    /// The request is complete: the upstream's time to answer starts now, so a slow upload is
+    /// not mistaken for a slow upstream.
+    func bodyFinished() {
+        if let call, responseTimer == nil, !call.responseStarted { startResponseTimer() }
+    }
+
+    private func startResponseTimer() {
         responseTimer = loop.schedule(after: responseTimeout) { [self] in
             fail(UpstreamError(kind: .timeout, message: "no response from \(address) within \(responseTimeout)"))
         }
-        if state == .busy { flush() }
     }
 
     /// Queues request bytes; false when the upstream falls behind.

@@ -1,5 +1,9 @@
 import SluiceNet
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One loop's share of an ``HTTPServer``: its listening socket, the connections it accepted,
 /// and a once-a-second sweep that enforces their timeouts. Owned by its loop.
 final class HTTPAcceptor: EventHandler, @unchecked Sendable {
@@ -33,7 +37,10 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
             do {
                 accepted = try listener.accept()
             } catch {
-                return  // EMFILE, ECONNABORTED…: the connection is lost, the listener goes on
+                // Out of descriptors or memory: the pending connection stays in the backlog and the
+                // listener stays readable, so stop watching it for a moment instead of spinning.
+                if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno) { pauseAccepting(listener) }
+                return
             }
             guard case .processed(let (socket, peer)) = accepted else { return }
             guard server.admit() else {
@@ -52,6 +59,14 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
                 socket.close()
                 server.released()
             }
+        }
+    }
+
+    private func pauseAccepting(_ listener: Socket) {
+        loop.unregister(listener.fd)
+        loop.schedule(after: .milliseconds(100)) { [self] in
+            guard let current = self.listener, current == listener else { return }
+            try? loop.register(listener.fd, interest: .read, handler: self)
         }
     }
 
