@@ -17,12 +17,17 @@ public protocol RateLimitStore: Sendable {
 }
 
 extension MemoryStore: RateLimitStore {
-    /// Decides at once; the memory store cannot fail.
+    /// Decides at once; the memory store cannot fail. On the system clock it uses the loop's
+    /// once-per-iteration reading instead of reading the clock for every check.
     public func check(
         policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
-        completion(.success(check(policy: policy, key: key, cost: cost)))
+        let decision =
+            usesSystemClock
+            ? check(policy: policy, key: key, cost: cost, now: loop.tickWallClockMilliseconds)
+            : check(policy: policy, key: key, cost: cost)
+        completion(.success(decision))
     }
 
     /// Decides at once; the memory store cannot fail.

@@ -64,6 +64,9 @@ public final class EventLoop: @unchecked Sendable {
     /// The ``MonotonicClock`` reading taken when the current iteration woke up: cheap to read
     /// on the request path, and close enough for deadlines. Loop thread only.
     public private(set) var tickTime: UInt64 = MonotonicClock.now()
+    /// The wall clock (Unix milliseconds) read when the current iteration woke up: one clock read
+    /// per iteration serves every rate-limit decision made in it. Loop thread only.
+    public private(set) var tickWallClockMilliseconds: Int64 = EventLoop.wallClockMilliseconds()
     /// The loop's name, used in thread names and logs.
     public let name: String
 
@@ -174,6 +177,12 @@ public final class EventLoop: @unchecked Sendable {
         stopped.wait()
     }
 
+    private static func wallClockMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
     @inline(__always)
     private func assertInEventLoop() {
         assert(inEventLoop, "\(name): called off the event loop's thread")
@@ -197,6 +206,7 @@ public final class EventLoop: @unchecked Sendable {
                 fatalError("\(name): \(error)")  // EBADF/EINVAL here means the loop itself is broken
             }
             tickTime = MonotonicClock.now()
+            tickWallClockMilliseconds = Self.wallClockMilliseconds()
             for index in 0..<Int(count) {
                 let event = events[index]
                 let fd = event.data.fd

@@ -28,6 +28,8 @@ public final class MemoryStore: Sendable {
     private let shards: MemoryShards
     private let hasher = MemoryKeyHasher()
     private let timeSource: any TimeSource
+    /// True when time comes from the system clock, so an event loop's once-per-iteration reading can stand in.
+    let usesSystemClock: Bool
 
     /// Creates an empty store, with a fresh random key for its hash.
     ///
@@ -44,6 +46,7 @@ public final class MemoryStore: Sendable {
             capacities: (0..<count).map { index in maxKeys / count + (index < maxKeys % count ? 1 : 0) }
         )
         self.timeSource = timeSource
+        self.usesSystemClock = timeSource is SystemTimeSource
     }
 
     /// Checks a request of `cost` units for `key` against `policy` at the time source's current time, consuming
