@@ -142,11 +142,6 @@ public struct Socket: Sendable, Hashable {
         return address
     }
 
-    /// Shuts down the writing side (sends FIN) while still reading.
-    public func shutdownWrite() {
-        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-    }
-
     /// Closes the descriptor. Call once.
     public func close() {
         Syscall.close(fd)

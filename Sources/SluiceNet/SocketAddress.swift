@@ -78,18 +78,6 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The same address with another port.
-    public func withPort(_ port: Int) -> SocketAddress {
-        switch self {
-        case .v4(var address):
-            address.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
-            return .v4(address)
-        case .v6(var address):
-            address.sin6_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
-            return .v6(address)
-        }
-    }
-
     /// The address without the port, as text: `127.0.0.1` or `::1`.
     public var ip: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))

@@ -49,11 +49,6 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// How many checks of `rule` ended with `outcome` (for tests and logs).
-    public func decisions(rule: String, outcome: String) -> Int {
-        state.withLock { $0.decisions[DecisionKey(rule: rule, outcome: outcome)] ?? 0 }
-    }
-
     /// The Prometheus text exposition.
     public func render() -> String {
         let snapshot = state.withLock { $0 }
