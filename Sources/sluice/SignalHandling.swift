@@ -28,6 +28,16 @@ enum SignalHandling {
         }
     }
 
+    /// A parent may start us with SIGTERM, SIGINT and SIGHUP blocked (a test runner's threads do,
+    /// and children inherit the mask); blocked, they would never reach the handlers. Call first,
+    /// before any thread starts, so every thread inherits the cleared mask.
+    static func unblockSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
     private static func watch(_ signalNumber: Int32, on queue: DispatchQueue, _ action: @escaping @Sendable () -> Void)
     {
         signal(signalNumber, SIG_IGN)

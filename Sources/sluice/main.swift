@@ -3,6 +3,7 @@ import Foundation
 import SluiceRedis
 import SluiceServer
 
+SignalHandling.unblockSignals()
 let environment = ProcessInfo.processInfo.environment
 let flags: [String: String]
 do {
@@ -15,6 +16,8 @@ do {
     }
     let configuration = try CommandLineOptions.configuration(flags: flags, environment: environment)
     let app = try SluiceApp(configuration: configuration)
+    // Before the banner: whoever reads "listening" may signal at once.
+    SignalHandling.install(app: app, flags: flags, environment: environment)
     let (listen, admin) = try app.start()
     var banner = [
         "sluice listening on http://\(listen) (\(configuration.upstream.map { "proxy mode to \($0)" } ?? "target mode")), admin on http://\(admin)"
@@ -25,7 +28,6 @@ do {
     // Written unbuffered, so a pipe or a log file has it before the first request.
     FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
     ServerLog.event("started", ["listen": listen.description, "admin": admin.description])
-    SignalHandling.install(app: app, flags: flags, environment: environment)
     dispatchMain()
 } catch {
     FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
