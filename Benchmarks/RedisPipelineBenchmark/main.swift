@@ -32,18 +32,18 @@ struct Options {
     }
 }
 
-/// Runs `callers` callback chains on the node's loop until `commands` replies have arrived.
-func measureOnLoop(_ node: RedisNode, callers: Int, commands: Int) -> Double {
+/// Runs `callers` callback chains on the router's loop until `commands` replies have arrived.
+func measureOnLoop(_ router: RedisRouter, callers: Int, commands: Int) -> Double {
     let done = DispatchSemaphore(value: 0)
     let started = MonotonicClock.now()
-    node.loop.execute {
+    router.loop.execute {
         var issued = 0
         var completed = 0
         var failures = 0
         func next() {
             guard issued < commands else { return }
             issued += 1
-            node.send(["INCR", "bench:loop"]) { result in
+            router.send(["INCR", "bench:loop"]) { result in
                 if case .failure = result { failures += 1 }
                 completed += 1
                 if completed == commands {
@@ -87,7 +87,7 @@ _ = try await client.send("PING")
 for mode in options.modes {
     let rate =
         mode == "loop"
-        ? measureOnLoop(client.node(on: group.loops[0]), callers: options.callers, commands: options.commands)
+        ? measureOnLoop(client.router(on: group.loops[0]), callers: options.callers, commands: options.commands)
         : await measureAsync(client, callers: options.callers, commands: options.commands)
     print(
         "sluice \(mode): \(Int(rate)) ops/s (INCR, 1 connection, \(options.callers) callers, \(options.commands) commands)"

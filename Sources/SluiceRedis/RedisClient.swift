@@ -1,11 +1,12 @@
 import SluiceNet
 import Synchronization
 
-/// A Redis client for one server, for code that is not on an event loop.
+/// A Redis client — one server, a cluster or a Sentinel-watched primary — for code that is
+/// not on an event loop.
 ///
 /// It runs its own event loop thread (or uses the loops you give it) with one
-/// auto-pipelined connection per loop: commands from many concurrent tasks leave together
-/// in one `write` and their replies are matched in order.
+/// ``RedisRouter`` per loop: auto-pipelined connections, so commands from many concurrent
+/// tasks leave together in one `write` and their replies are matched in order.
 ///
 /// ```swift
 /// let client = try RedisClient(url: "redis://127.0.0.1:6379")
@@ -17,7 +18,7 @@ public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let group: EventLoopGroup
     private let ownsGroup: Bool
-    private let nodes: [RedisNode]
+    private let routers: [RedisRouter]
     private let cursor = Atomic<Int>(0)
 
     /// A client for `configuration`; with no `group` it starts one event loop of its own.
@@ -30,24 +31,24 @@ public final class RedisClient: Sendable {
             self.group = try EventLoopGroup(count: 1, name: "sluice-redis")
             self.ownsGroup = true
         }
-        self.nodes = self.group.loops.map { RedisNode(configuration: configuration, loop: $0) }
+        self.routers = self.group.loops.map { RedisRouter(configuration: configuration, loop: $0) }
     }
 
-    /// A client for a `redis://` URL.
+    /// A client for a `redis://`, `redis-cluster://` or `redis-sentinel://` URL.
     public convenience init(url: String) throws {
         try self.init(configuration: RedisConfiguration(url: url))
     }
 
-    /// The node that serves `loop`, for code running on that loop.
-    public func node(on loop: EventLoop) -> RedisNode {
-        nodes.first { $0.loop === loop } ?? nodes[0]
+    /// The router that serves `loop`, for code running on that loop.
+    public func router(on loop: EventLoop) -> RedisRouter {
+        routers.first { $0.loop === loop } ?? routers[0]
     }
 
-    /// Runs `body` on one of the client's loops (round-robin) with that loop's node: for work
-    /// that chains several commands without leaving the loop.
-    public func withNode(_ body: @escaping @Sendable (RedisNode) -> Void) {
-        let node = nextNode()
-        node.loop.execute { body(node) }
+    /// Runs `body` on one of the client's loops (round-robin) with that loop's router: for
+    /// work that chains several commands without leaving the loop.
+    public func withRouter(_ body: @escaping @Sendable (RedisRouter) -> Void) {
+        let router = nextRouter()
+        router.loop.execute { body(router) }
     }
 
     /// Sends a command and waits for its reply. An error reply throws ``RedisError/Code/server``.
@@ -59,9 +60,9 @@ public final class RedisClient: Sendable {
     /// Sends a command given as an array and waits for its reply.
     @discardableResult
     public func send(_ arguments: [RESPArgument], timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
-        let node = nextNode()
+        let router = nextRouter()
         return try await Self.await { completion in
-            node.loop.execute { node.send(arguments, timeout: timeout, handler: completion) }
+            router.loop.execute { router.send(arguments, timeout: timeout, handler: completion) }
         }
     }
 
@@ -70,10 +71,10 @@ public final class RedisClient: Sendable {
     public func evalScript(
         _ script: RedisScript, keys: [RESPArgument], arguments: [RESPArgument], timeout: Duration? = nil
     ) async throws(RedisError) -> RESPValue {
-        let node = nextNode()
+        let router = nextRouter()
         return try await Self.await { completion in
-            node.loop.execute {
-                node.evalScript(script, keys: keys, arguments: arguments, timeout: timeout, handler: completion)
+            router.loop.execute {
+                router.evalScript(script, keys: keys, arguments: arguments, timeout: timeout, handler: completion)
             }
         }
     }
@@ -81,12 +82,13 @@ public final class RedisClient: Sendable {
     /// Closes the connections; waiting commands fail with ``RedisError/Code/shutdown``.
     /// Stops the client's own event loop when it started one.
     public func shutdown() {
-        for node in nodes { node.loop.execute { node.shutdown() } }
+        for router in routers { router.loop.execute { router.shutdown() } }
         if ownsGroup { group.shutdown() }
     }
 
-    private func nextNode() -> RedisNode {
-        nodes.count == 1 ? nodes[0] : nodes[cursor.wrappingAdd(1, ordering: .relaxed).oldValue % nodes.count]
+    private func nextRouter() -> RedisRouter {
+        routers.count == 1
+            ? routers[0] : routers[cursor.wrappingAdd(1, ordering: .relaxed).oldValue % routers.count]
     }
 
     private static func await(

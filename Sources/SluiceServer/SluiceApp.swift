@@ -52,7 +52,7 @@ public final class SluiceApp: Sendable {
             settings: HTTPServerSettings(), group: group,
             handler: AdminHandler(metrics: metrics) { loop, answer in
                 guard let redis else { return answer(true) }
-                redis.node(on: loop).send(["PING"], timeout: .seconds(1)) { answer((try? $0.get()) != nil) }
+                redis.router(on: loop).send(["PING"], timeout: .seconds(1)) { answer((try? $0.get()) != nil) }
             })
     }
 

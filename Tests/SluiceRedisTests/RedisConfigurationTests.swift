@@ -22,7 +22,27 @@ import Testing
         #expect(v6.endpoint.port == 7000)
     }
 
-    @Test(arguments: ["http://localhost", "redis://", "redis://host:abc", "redis://host/x", "redis://host/-1"])
+    @Test func parsesClusterSeedsAndSentinels() throws {
+        let cluster = try RedisConfiguration(url: "redis-cluster://:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002")
+        #expect(cluster.deployment == .cluster)
+        #expect(cluster.seeds.map(\.description) == ["10.0.0.1:7000", "10.0.0.2:6379", "[::1]:7002"])
+        #expect(cluster.endpoint == cluster.seeds[0])
+        #expect(cluster.password == "pw")
+
+        let sentinel = try RedisConfiguration(url: "redis-sentinel://s1,s2:26380/mymaster?db=2")
+        #expect(sentinel.deployment == .sentinel(primaryName: "mymaster"))
+        #expect(sentinel.seeds.map(\.description) == ["s1:26379", "s2:26380"])
+        #expect(sentinel.database == 2)
+        let byQuery = try RedisConfiguration(url: "redis-sentinel://s1?master=cache")
+        #expect(byQuery.deployment == .sentinel(primaryName: "cache"))
+
+        #expect(try RedisConfiguration(url: "redis://one:6379").deployment == .single)
+    }
+
+    @Test(arguments: [
+        "http://localhost", "redis://", "redis://host:abc", "redis://host/x", "redis://host/-1", "redis://a,b",
+        "redis-cluster://a,b/2", "redis-sentinel://s1,s2", "redis-cluster://a,,b",
+    ])
     func rejectsBadURLs(url: String) {
         #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: url) }
     }
@@ -52,6 +72,17 @@ import Testing
             ])
         #expect(handshake.receive(.map([])) == .wait)
         #expect(handshake.receive(.simpleString("OK")) == .ready(protocolVersion: 3))
+    }
+
+    @Test func readsModeAndRoleFromHello() {
+        var handshake = RedisHandshake(configuration: configuration())
+        _ = handshake.start()
+        let hello: RESPValue = .map([
+            RESPMapEntry(key: .bulkString(Array("mode".utf8)), value: .bulkString(Array("cluster".utf8))),
+            RESPMapEntry(key: .bulkString(Array("role".utf8)), value: .bulkString(Array("master".utf8))),
+        ])
+        #expect(handshake.receive(hello) == .ready(protocolVersion: 3))
+        #expect(handshake.serverInfo == RedisServerInfo(mode: "cluster", role: "master"))
     }
 
     @Test func fallsBackToRESP2WhenHelloIsUnknown() {

@@ -26,16 +26,33 @@ public final class RedisServer: @unchecked Sendable {
     public var address: String { "127.0.0.1:\(port)" }
     /// `redis://127.0.0.1:<port>`.
     public var url: String { "redis://\(address)" }
-    private let directory: URL
+    /// The server's working directory (its log, `nodes.conf`, a sentinel's config file).
+    public let directory: URL
+    private let sentinelConfiguration: String?
     private var process: Process?
 
     /// Starts a server and waits until it answers `PING`.
     public init(_ arguments: [String] = [], port: Int? = nil) throws {
         self.port = try port ?? FreePort.pick()
         self.arguments = arguments
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-\(self.port)-\(UUID())")
+        self.sentinelConfiguration = nil
+        directory = Self.makeDirectory(port: self.port)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try start()
+    }
+
+    /// Starts a Redis Sentinel with `configuration` (its `sentinel …` lines) and waits until it answers.
+    public init(sentinelConfiguration configuration: String) throws {
+        self.port = try FreePort.pick()
+        self.arguments = []
+        self.sentinelConfiguration = configuration
+        directory = Self.makeDirectory(port: self.port)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try start()
+    }
+
+    private static func makeDirectory(port: Int) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-\(port)-\(UUID())")
     }
 
     deinit {
@@ -56,12 +73,24 @@ public final class RedisServer: @unchecked Sendable {
         precondition(process == nil, "redis-server on port \(port) is already running")
         let process = Process()
         process.executableURL = try Self.executable("redis-server")
-        process.arguments =
-            [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--dir", directory.path, "--logfile",
-                directory.appendingPathComponent("redis.log").path,
-            ] + arguments
+        let logFile = directory.appendingPathComponent("redis.log").path
+        if let sentinelConfiguration {
+            // A sentinel rewrites its config file, so it needs one of its own.
+            let file = directory.appendingPathComponent("sentinel.conf")
+            if !FileManager.default.fileExists(atPath: file.path) {
+                try "\(sentinelConfiguration)\n".write(to: file, atomically: true, encoding: .utf8)
+            }
+            process.arguments = [
+                file.path, "--sentinel", "--port", String(port), "--bind", "127.0.0.1", "--daemonize", "no",
+                "--dir", directory.path, "--logfile", logFile,
+            ]
+        } else {
+            process.arguments =
+                [
+                    "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--daemonize", "no", "--dir", directory.path, "--logfile", logFile,
+                ] + arguments
+        }
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(10)
@@ -92,6 +121,31 @@ public final class RedisServer: @unchecked Sendable {
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
         return result == pid || (result == -1 && errno == ECHILD)
+    }
+
+    /// Runs `redis-cli -p <port> <arguments>` and returns what it printed.
+    @discardableResult
+    public func cli(_ arguments: [String]) throws -> String {
+        try Self.runCLI(["-p", String(port)] + arguments)
+    }
+
+    /// Runs `redis-cli` with `arguments` and returns what it printed; a non-zero exit throws.
+    @discardableResult
+    public static func runCLI(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = try executable("redis-cli")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw FixtureError("redis-cli \(arguments.joined(separator: " ")) failed: \(text)")
+        }
+        return text
     }
 
     /// Finds `name` on `PATH` (and in `/usr/sbin`, `/usr/bin`), or fails loudly with the install command.

@@ -53,22 +53,22 @@ public final class RedisStore: RateLimitStore {
         policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
-        check(policy: policy, key: key, cost: cost, node: client.node(on: loop), completion: completion)
+        check(policy: policy, key: key, cost: cost, router: client.router(on: loop), completion: completion)
     }
 
     /// Decides from any task.
     public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
         let result = await withUnsafeContinuation {
             (continuation: UnsafeContinuation<Result<Decision, RateLimitError>, Never>) in
-            client.withNode { [self] node in
-                check(policy: policy, key: key, cost: cost, node: node) { continuation.resume(returning: $0) }
+            client.withRouter { [self] router in
+                check(policy: policy, key: key, cost: cost, router: router) { continuation.resume(returning: $0) }
             }
         }
         return try result.get()
     }
 
     private func check(
-        policy: RateLimitPolicy, key: String, cost: Int, node: RedisNode,
+        policy: RateLimitPolicy, key: String, cost: Int, router: RedisRouter,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         precondition(cost >= 1, "a request costs at least 1 unit")
@@ -86,7 +86,7 @@ public final class RedisStore: RateLimitStore {
             let counter = "\(base):fw:\(index)"
             let left = (index + 1) * window - now
             if cost == 1 {
-                node.send(["INCRBY", .string(counter), 1]) { result in
+                router.send(["INCRBY", .string(counter), 1]) { result in
                     switch result {
                     case .failure(let error):
                         completion(.failure(Self.storeError(error, key: base)))
@@ -97,11 +97,11 @@ public final class RedisStore: RateLimitStore {
                         completion(.success(Self.fixedWindowDecision(count: count, policy: policy, left: left)))
                     }
                 }
-                node.send(["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"]) {
+                router.send(["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"]) {
                     _ in
                 }
             } else {
-                node.evalScript(
+                router.evalScript(
                     RedisLimitScripts.fixedWindow, keys: [.string(counter)],
                     arguments: [
                         scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace,
@@ -109,12 +109,12 @@ public final class RedisStore: RateLimitStore {
                     handler: reply)
             }
         case .slidingWindow:
-            node.evalScript(
+            router.evalScript(
                 RedisLimitScripts.slidingWindow, keys: [.string("\(base):sw"), .string("\(base):sw:seq")],
                 arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace],
                 handler: reply)
         case .tokenBucket:
-            node.evalScript(
+            router.evalScript(
                 RedisLimitScripts.tokenBucket, keys: [.string("\(base):tb")],
                 arguments: [
                     scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),

@@ -27,6 +27,8 @@ final class RedisConnection: EventHandler {
     private let socket: Socket
     private(set) var state = State.connecting
     private(set) var protocolVersion = 3
+    /// What the server said about itself while shaking hands.
+    var serverInfo: RedisServerInfo { handshake.serverInfo }
     /// SHA-1s of the scripts this connection has sent with `SCRIPT LOAD`.
     var loadedScripts: Set<String> = []
     /// The last time bytes arrived; the heartbeat pings a connection quiet for longer than its interval.
@@ -274,12 +276,24 @@ final class RedisConnection: EventHandler {
     }
 
     private func deliver(_ value: RESPValue) {
-        if case .push = value {
-            onPush(value)
+        if case .push(let fields) = value {
+            // RESP3 confirms SUBSCRIBE with a push, not a reply: it completes the command.
+            if fields.first?.string?.lowercased() == "subscribe", let head = pending.first,
+                head.request.arguments.first == "SUBSCRIBE"
+            {
+                _ = pending.popFirst()
+                onReply(head.request, .success(value), self)
+            } else {
+                onPush(value)
+            }
             return
         }
         if state == .handshaking {
             handleHandshake(value)
+            return
+        }
+        if pending.isEmpty, case .array(let fields) = value, fields.first?.string == "message" {
+            onPush(.push(fields))  // RESP2 delivers pub/sub messages as plain arrays
             return
         }
         guard let command = pending.popFirst() else {

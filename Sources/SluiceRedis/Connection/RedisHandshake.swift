@@ -26,6 +26,8 @@ struct RedisHandshake {
     private let database: Int
     private var expected: [Expected] = []
     private var protocolVersion = 3
+    /// What `HELLO` said about the server; empty after a RESP2 fallback.
+    private(set) var serverInfo = RedisServerInfo()
 
     init(configuration: RedisConfiguration) {
         username = configuration.username
@@ -69,6 +71,8 @@ struct RedisHandshake {
             case .ignored:
                 break
             }
+        } else if step == .hello {
+            serverInfo = RedisServerInfo(helloReply: reply)
         }
         return expected.isEmpty ? .ready(protocolVersion: protocolVersion) : .wait
     }
@@ -99,5 +103,36 @@ struct RedisHandshake {
         return code == "WRONGPASS" || code == "NOAUTH" || code == "NOPERM"
             || error.lowercased().contains("invalid password")
             || error.lowercased().contains("invalid username-password")
+    }
+}
+
+/// What a server said about itself in its `HELLO` reply.
+public struct RedisServerInfo: Sendable, Equatable {
+    /// `standalone`, `cluster` or `sentinel`; nil when unknown (a RESP2 server).
+    public var mode: String?
+    /// `master` or `replica`; nil when unknown.
+    public var role: String?
+
+    /// Nothing known.
+    public init(mode: String? = nil, role: String? = nil) {
+        self.mode = mode
+        self.role = role
+    }
+
+    /// Reads the `mode` and `role` fields of a `HELLO` map (or flat array, as RESP2 shapes it).
+    init(helloReply reply: RESPValue) {
+        var fields: [(String?, RESPValue)] = []
+        switch reply {
+        case .map(let entries):
+            fields = entries.map { ($0.key.string, $0.value) }
+        case .array(let flat):
+            fields = stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0].string, flat[$0 + 1]) }
+        default:
+            break
+        }
+        for (key, value) in fields {
+            if key == "mode" { mode = value.string }
+            if key == "role" { role = value.string }
+        }
     }
 }

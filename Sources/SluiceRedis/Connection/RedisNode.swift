@@ -16,9 +16,17 @@ public final class RedisNode: @unchecked Sendable {
     /// The loop this node belongs to.
     public let loop: EventLoop
     /// Where and how it connects.
-    public let configuration: RedisConfiguration
+    public private(set) var configuration: RedisConfiguration
     /// How many connections were opened after the first (visible for metrics and tests).
     public private(set) var reconnects = 0
+    /// Asked for the address before every connection attempt (Sentinel: the current primary);
+    /// nil connects to ``RedisConfiguration/endpoint``.
+    var endpointProvider: ((@escaping (HostAndPort) -> Void) -> Void)?
+    /// Told what a new connection's server said about itself; returning false closes that
+    /// connection and tries again later (for instance: a replica where a primary was expected).
+    var onConnected: ((RedisServerInfo) -> Bool)?
+    /// Receives out-of-band messages (pub/sub).
+    var onPush: ((RESPValue) -> Void)?
 
     // Loop-confined state.
     private var connection: RedisConnection?
@@ -66,6 +74,29 @@ public final class RedisNode: @unchecked Sendable {
         for request in waiting.removeAll() { request.handler(.failure(error)) }
     }
 
+    /// True while a connection is ready for commands.
+    var isConnected: Bool { connection?.state == .ready }
+
+    /// Points the node at another server: the current connection closes (commands written on
+    /// it fail as possibly run; unsent ones move to the new server).
+    func retarget(to endpoint: HostAndPort) {
+        guard endpoint != configuration.endpoint else { return }
+        configuration.endpoint = endpoint
+        dropConnection("the server moved to \(endpoint)")
+    }
+
+    /// Closes the current connection and reconnects, for a server that turned out to be the wrong one.
+    func dropConnection(_ reason: String) {
+        connection?.close(.connectionClosed, reason)
+    }
+
+    /// Fails the commands waiting for a connection with ``RedisError/Code/notSent``, so that a
+    /// router can send them elsewhere.
+    func abandonWaiting(_ reason: String) {
+        let error = RedisError(code: .notSent, message: reason, endpoint: endpoint)
+        for request in waiting.removeAll() { request.handler(.failure(error)) }
+    }
+
     private var endpoint: String { configuration.endpoint.description }
 
     private func deadline(_ timeout: Duration?) -> UInt64 {
@@ -74,7 +105,8 @@ public final class RedisNode: @unchecked Sendable {
 
     // MARK: - Dispatch
 
-    private func submit(_ request: RedisRequest) {
+    /// Sends `request` now, or queues it until a connection is ready.
+    func submit(_ request: RedisRequest) {
         if isShutDown {
             request.handler(
                 .failure(RedisError(code: .shutdown, message: "the client was shut down", endpoint: endpoint)))
@@ -100,6 +132,9 @@ public final class RedisNode: @unchecked Sendable {
             // Ordered before the EVALSHA on the same connection; if it fails, EVALSHA says NOSCRIPT.
             let load: [RESPArgument] = ["SCRIPT", "LOAD", .string(script.source)]
             connection.send(RedisRequest(arguments: load, deadline: request.deadline, handler: Self.ignoreReply))
+        }
+        if request.asking {
+            connection.send(RedisRequest(arguments: ["ASKING"], deadline: request.deadline, handler: Self.ignoreReply))
         }
         connection.send(request)
     }
@@ -131,7 +166,16 @@ public final class RedisNode: @unchecked Sendable {
 
     private func connect() {
         connecting = true
-        Resolver.resolve(configuration.endpoint, on: loop) { [self] result in
+        guard let endpointProvider else { return resolve(configuration.endpoint) }
+        endpointProvider { [self] endpoint in
+            guard !isShutDown else { return }
+            configuration.endpoint = endpoint
+            resolve(endpoint)
+        }
+    }
+
+    private func resolve(_ target: HostAndPort) {
+        Resolver.resolve(target, on: loop) { [self] result in
             guard !isShutDown else { return }
             switch result {
             case .success(let addresses):
@@ -148,13 +192,18 @@ public final class RedisNode: @unchecked Sendable {
                 address: address, configuration: configuration, loop: loop,
                 onReady: { [unowned self] connection in connectionReady(connection) },
                 onReply: { [unowned self] request, result, connection in replied(request, result, from: connection) },
-                onClose: { [unowned self] connection, error in connectionClosed(connection, error) })
+                onClose: { [unowned self] connection, error in connectionClosed(connection, error) },
+                onPush: { [unowned self] message in onPush?(message) })
         } catch {
             connectionFailed(error)
         }
     }
 
     private func connectionReady(_ connection: RedisConnection) {
+        if let onConnected, !onConnected(connection.serverInfo) {
+            connection.close(.connectFailed, "the server is not the one wanted (\(connection.serverInfo))")
+            return
+        }
         connecting = false
         backoff.reset()
         if everConnected { reconnects += 1 }

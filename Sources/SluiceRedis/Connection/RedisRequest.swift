@@ -5,6 +5,8 @@ struct RedisRequest {
     var script: RedisScript?
     /// Set once the script was reloaded after `NOSCRIPT`; a second `NOSCRIPT` is final.
     var reloadedScript = false
+    /// Preceded by `ASKING`: a cluster node that is importing the key's slot should run it.
+    var asking = false
     /// A ``SluiceNet/MonotonicClock`` reading.
     var deadline: UInt64
     var handler: RedisReplyHandler
