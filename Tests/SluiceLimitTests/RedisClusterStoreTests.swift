@@ -103,6 +103,8 @@ struct Recovery: CustomStringConvertible {
     /// From the fault (the start of the measurement) to the promotion being seen.
     var secondsToPromotion: Double
     var failures: Int
+    /// How many rounds of checks (one per key each) ran.
+    var rounds: Int
     var description: String {
         String(
             format: "promoted %.2f s after the fault, decisions resumed %.2f s after promotion, %d failed checks",
@@ -119,7 +121,9 @@ func recoveryTime(
     var promotedAt: Date?
     var lastFailure: Date?
     var failures = 0
+    var rounds = 0
     while Date().timeIntervalSince(start) < 30 {
+        rounds += 1
         let outcome = try await checkEach(keys: keys, times: 1, with: limiter)
         failures += outcome.failures
         if outcome.failures > 0 { lastFailure = Date() }
@@ -129,7 +133,8 @@ func recoveryTime(
     let promotion = try #require(promotedAt, "the promotion never happened")
     let resumed = max(0, (lastFailure ?? promotion).timeIntervalSince(promotion))
     return Recovery(
-        secondsAfterPromotion: resumed, secondsToPromotion: promotion.timeIntervalSince(start), failures: failures)
+        secondsAfterPromotion: resumed, secondsToPromotion: promotion.timeIntervalSince(start), failures: failures,
+        rounds: rounds)
 }
 
 struct KeyOutcome {
