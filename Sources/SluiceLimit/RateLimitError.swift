@@ -9,15 +9,18 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
     public var message: String
     /// The Redis failure behind it, when there is one.
     public var redisError: RedisError?
+    /// True when the store's time budget ran out before its answer (which may still come, and count).
+    public var timedOut: Bool
 
     /// Creates an error.
-    public init(message: String, redisError: RedisError? = nil) {
+    public init(message: String, redisError: RedisError? = nil, timedOut: Bool = false) {
         self.message = message
         self.redisError = redisError
+        self.timedOut = timedOut
     }
 
     /// True when the check may have been counted although no decision arrived.
-    public var isAmbiguous: Bool { redisError?.isAmbiguous ?? false }
+    public var isAmbiguous: Bool { timedOut || (redisError?.isAmbiguous ?? false) }
 
     /// One line: what failed and why.
     public var description: String { message }

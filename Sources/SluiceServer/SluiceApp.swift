@@ -22,6 +22,8 @@ public final class SluiceApp: Sendable {
     public let metrics: ServerMetrics
     private let group: EventLoopGroup
     private let store: any RateLimitStore
+    /// Decides for rules whose store-failure policy is `local`; shared across reloads.
+    private let localStore = MemoryStore()
     private let redis: RedisClient?
     private let server: HTTPServer
     private let adminServer: HTTPServer
@@ -40,11 +42,13 @@ public final class SluiceApp: Sendable {
         } else {
             upstream = nil
         }
-        (store, redis) = try Self.makeStore(configuration.store, group: group)
+        (store, redis) = try Self.makeStore(configuration.store, budget: configuration.storeBudget, group: group)
         let box = ServerBox()
         metrics = ServerMetrics(openConnections: { box.server?.connectionCount ?? 0 })
         handler = ReloadableHandler(
-            Self.limitingHandler(configuration, store: store, metrics: metrics, upstream: upstream), loops: group.loops)
+            Self.limitingHandler(
+                configuration, store: store, localStore: localStore, metrics: metrics, upstream: upstream),
+            loops: group.loops)
         server = HTTPServer(settings: configuration.http, group: group, handler: handler)
         box.server = server
         let redis = redis
@@ -60,13 +64,18 @@ public final class SluiceApp: Sendable {
     public func start() throws -> (listen: SocketAddress, admin: SocketAddress) {
         let listen = try server.start(on: try Self.resolve(configuration.listen))
         let admin = try adminServer.start(on: try Self.resolve(configuration.admin))
+        if let redis {
+            // Connect every loop now, so the first requests do not spend their budget connecting.
+            for loop in group.loops { loop.execute { redis.router(on: loop).send(["PING"]) { _ in } } }
+        }
         return (listen, admin)
     }
 
     /// Replaces the rules (SIGHUP): rules, trusted proxies, header style and the target answer
     /// change; listeners, store, upstream and server limits stay as started.
     public func reload(_ new: ServerConfiguration) {
-        handler.replace(with: Self.limitingHandler(new, store: store, metrics: metrics, upstream: upstream))
+        handler.replace(
+            with: Self.limitingHandler(new, store: store, localStore: localStore, metrics: metrics, upstream: upstream))
     }
 
     /// Stops accepting, lets requests in flight finish, closes the store, stops the loops.
@@ -81,12 +90,14 @@ public final class SluiceApp: Sendable {
     }
 
     private static func limitingHandler(
-        _ configuration: ServerConfiguration, store: any RateLimitStore, metrics: ServerMetrics,
-        upstream: UpstreamClient?
+        _ configuration: ServerConfiguration, store: any RateLimitStore, localStore: MemoryStore,
+        metrics: ServerMetrics, upstream: UpstreamClient?
     ) -> LimitingHandler {
         let allowed: any HTTPRequestHandler =
             upstream.map { ProxyHandler(client: $0) } ?? TargetHandler(target: configuration.target)
-        return LimitingHandler(configuration: configuration, store: store, metrics: metrics, allowedAnswer: allowed)
+        return LimitingHandler(
+            configuration: configuration, store: store, localStore: localStore, metrics: metrics, allowedAnswer: allowed
+        )
     }
 
     /// `http://host:port` (a path or `https` is refused: Sluice forwards to one plain-HTTP origin).
@@ -105,17 +116,13 @@ public final class SluiceApp: Sendable {
         }
     }
 
-    private static func makeStore(_ url: String, group: EventLoopGroup) throws -> (any RateLimitStore, RedisClient?) {
+    private static func makeStore(
+        _ url: String, budget: Duration, group: EventLoopGroup
+    ) throws -> (any RateLimitStore, RedisClient?) {
         if url == "memory" { return (MemoryStore(), nil) }
-        guard url.hasPrefix("redis://") else {
-            throw ConfigurationError(
-                field: "store",
-                message:
-                    "\"\(url)\" is not supported: use memory or redis://host:port (Sentinel and Cluster are coming)")
-        }
         do {
             let client = try RedisClient(configuration: try RedisConfiguration(url: url), group: group)
-            return (RedisStore(client: client), client)
+            return (RedisStore(client: client, budget: budget), client)
         } catch let error as RedisConfigurationError {
             throw ConfigurationError(field: "store", message: error.description)
         }

@@ -14,7 +14,12 @@ struct CommandLineOptions {
           --config FILE          JSON config file (rules, listeners, store); flags override it
           --listen HOST:PORT     where clients connect (default 0.0.0.0:8080)
           --admin HOST:PORT      /metrics, /healthz, /readyz (default 127.0.0.1:9090)
-          --store URL            memory (default) or redis://[user:pass@]host:port/db; also REDIS_URL
+          --store URL            memory (default), redis://[user:pass@]host:port/db,
+                                 redis-cluster://host:port,host:port or
+                                 redis-sentinel://host:port,host:port/primary-name; also REDIS_URL
+          --store-budget DURATION  how long a check may wait for the store (default 50ms)
+          --on-store-failure P   allow | deny | local: what every rule decides when the store
+                                 fails or is slower than the budget (default allow)
           --upstream URL         proxy mode: forward allowed requests to this API
           --algorithm NAME       fixed-window | sliding-window | token-bucket   (the flag rule)
           --limit N              requests per window                           (the flag rule)
@@ -44,7 +49,7 @@ struct CommandLineOptions {
         var iterator = arguments.makeIterator()
         let valued: Set<String> = [
             "--config", "--listen", "--admin", "--store", "--upstream", "--algorithm", "--limit", "--window",
-            "--burst", "--key", "--loops",
+            "--burst", "--key", "--loops", "--store-budget", "--on-store-failure",
         ]
         while let argument = iterator.next() {
             switch argument {
@@ -84,6 +89,19 @@ struct CommandLineOptions {
         if let text = values["--store"] { configuration.store = text }
         if let text = values["--upstream"] { configuration.upstream = text }
         if let text = values["--loops"] { configuration.loops = try integer(text, flag: "--loops", in: 1...1024) }
+        if let text = values["--store-budget"] {
+            do { configuration.storeBudget = try DurationText.parse(text) } catch {
+                throw ConfigurationError(field: "--store-budget", message: error.message)
+            }
+        }
+        let failurePolicy = try values["--on-store-failure"].map { (text) throws(ConfigurationError) in
+            try StoreFailurePolicy.parse(text, field: "--on-store-failure")
+        }
+        defer {
+            if let failurePolicy {
+                for index in configuration.rules.indices { configuration.rules[index].onStoreFailure = failurePolicy }
+            }
+        }
         let ruleFlags = ["--algorithm", "--limit", "--window", "--burst", "--key"]
         guard ruleFlags.contains(where: { values[$0] != nil }) else { return }
         let base = ServerConfiguration.defaultRule

@@ -143,30 +143,48 @@ struct KeyOutcome {
     var firstFailure: String?
 }
 
-/// Checks every key `times` times, all of them concurrently.
+/// Checks every key `times` times: 32 workers share the keys, and each key's checks run
+/// concurrently with each other (so they race on the same counter).
 func checkEach(keys: [String], times: Int, with limiter: RateLimiter) async throws -> KeyOutcome {
-    try await withThrowingTaskGroup(of: (Int, Bool?, String?).self) { group in
-        for (index, key) in keys.enumerated() {
-            for _ in 0..<times {
-                group.addTask {
-                    do throws(RateLimitError) {
-                        return (index, try await limiter.check(key: key).allowed, nil)
-                    } catch {
-                        return (index, nil, error.description)
+    let workers = 32
+    let perWorker = try await withThrowingTaskGroup(of: KeyOutcome.self) { group in
+        for worker in 0..<workers {
+            group.addTask {
+                var outcome = KeyOutcome(allowedPerKey: Array(repeating: 0, count: keys.count), failures: 0)
+                for index in stride(from: worker, to: keys.count, by: workers) {
+                    let results = await withTaskGroup(of: Result<Bool, RateLimitError>.self) { checks in
+                        for _ in 0..<times {
+                            checks.addTask {
+                                do throws(RateLimitError) {
+                                    return .success(try await limiter.check(key: keys[index]).allowed)
+                                } catch {
+                                    return .failure(error)
+                                }
+                            }
+                        }
+                        return await checks.reduce(into: []) { $0.append($1) }
+                    }
+                    for result in results {
+                        switch result {
+                        case .success(let allowed): if allowed { outcome.allowedPerKey[index] += 1 }
+                        case .failure(let error):
+                            outcome.failures += 1
+                            outcome.firstFailure = outcome.firstFailure ?? error.description
+                        }
                     }
                 }
+                return outcome
             }
         }
-        var outcome = KeyOutcome(allowedPerKey: Array(repeating: 0, count: keys.count), failures: 0)
-        for try await (index, allowed, failure) in group {
-            if allowed == true { outcome.allowedPerKey[index] += 1 }
-            if allowed == nil {
-                outcome.failures += 1
-                outcome.firstFailure = outcome.firstFailure ?? failure
-            }
-        }
-        return outcome
+        return try await group.reduce(into: []) { $0.append($1) }
     }
+    var total = KeyOutcome(allowedPerKey: Array(repeating: 0, count: keys.count), failures: 0)
+    for part in perWorker {
+        for index in keys.indices { total.allowedPerKey[index] += part.allowedPerKey[index] }
+        total.failures += part.failures
+        total.firstFailure = total.firstFailure ?? part.firstFailure
+    }
+    return total
 }
 
 /// Reads router state on the client's loop.

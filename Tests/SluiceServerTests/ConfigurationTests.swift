@@ -20,10 +20,11 @@ import Testing
               "trustedProxies": ["10.0.0.0/8", "::1"], "ipv6Prefix": 56, "resetHeader": "delta", "draftHeaders": true,
               "target": {"status": 204, "body": ""}, "loops": 2, "maxConnections": 500,
               "headerTimeout": "5s", "idleTimeout": "30s", "maxBodyBytes": 1048576,
+              "storeBudget": "20ms", "onStoreFailure": "local",
               "rules": [
                 {"name": "api", "match": {"methods": ["get", "POST"], "host": "API.example.com", "pathPrefix": "/v1"},
                  "key": ["ip", "header:X-API-Key"], "algorithm": "token-bucket", "limit": 10, "window": "1s",
-                 "burst": 20, "cost": 2, "shadow": true},
+                 "burst": 20, "cost": 2, "shadow": true, "onStoreFailure": "deny"},
                 {"name": "login", "key": "ip", "algorithm": "sliding-window", "limit": 5, "window": "1m"}
               ]
             }
@@ -45,6 +46,9 @@ import Testing
         #expect(api.policy == (try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 20)))
         #expect(api.cost == 2 && api.shadow)
         #expect(configuration.rules[1].identity == [.clientIP])
+        #expect(configuration.storeBudget == .milliseconds(20))
+        #expect(api.onStoreFailure == .deny, "a rule's own policy wins")
+        #expect(configuration.rules[1].onStoreFailure == .local, "the file's default applies to the others")
     }
 
     @Test(arguments: [
@@ -69,6 +73,12 @@ import Testing
         (#"{"trustedProxies": ["10.0.0.0/33"]}"#, "trustedProxies[0]"),
         (#"{"draftHeaders": 1}"#, "draftHeaders"),
         (#"{"listn": "x"}"#, "listn"),
+        (#"{"onStoreFailure": "maybe"}"#, "onStoreFailure"),
+        (#"{"storeBudget": "soon"}"#, "storeBudget"),
+        (
+            #"{"rules": [{"name": "a", "algorithm": "fixed-window", "limit": 5, "window": "1s", "onStoreFailure": 1}]}"#,
+            "rules[0].onStoreFailure"
+        ),
     ])
     func badConfigNamesTheFileAndTheField(json: String, field: String) throws {
         let path = try write(json)

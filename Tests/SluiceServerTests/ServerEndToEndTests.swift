@@ -10,13 +10,16 @@ import Testing
     /// Starts an app with `rules` on `store`; stops it when `body` returns.
     static func withApp<T>(
         rules: [Rule], store: String = "memory", trustedProxies: [String] = [],
-        _ body: (SluiceApp, Int, Int) async throws -> T
+        storeBudget: Duration = .seconds(5), _ body: (SluiceApp, Int, Int) async throws -> T
     ) async throws -> T {
         var configuration = ServerConfiguration()
         configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
         configuration.admin = HostAndPort(host: "127.0.0.1", port: 0)
         configuration.rules = rules
         configuration.store = store
+        // Generous, so a busy test machine does not turn slow answers into store failures;
+        // StoreFailureTests sets the production default.
+        configuration.storeBudget = storeBudget
         configuration.loops = 2
         configuration.clientAddresses.trustedProxies = try trustedProxies.map { try IPNetwork(parsing: $0) }
         let app = try SluiceApp(configuration: configuration)

@@ -32,6 +32,10 @@ public final class RedisStore: RateLimitStore {
     public let clock: Clock
     /// Added to every key's expiry, so that a command delayed in flight never finds its key gone early.
     public let expiryGrace: Duration
+    /// How long an on-loop check may take before it fails with ``RateLimitError/timedOut``; nil
+    /// waits for the client's command timeout. Commands still waiting for a connection when it
+    /// passes are dropped unsent, so a late Redis never counts a request decided without it.
+    public let budget: Duration?
     private let timeSource: any TimeSource
 
     /// A store on `client`. The fixed window always takes its window index from `timeSource`:
@@ -39,8 +43,9 @@ public final class RedisStore: RateLimitStore {
     /// for *d* around each boundary.
     public init(
         client: RedisClient, prefix: String = "sluice", clock: Clock = .server, expiryGrace: Duration = .seconds(1),
-        timeSource: any TimeSource = SystemTimeSource()
+        budget: Duration? = nil, timeSource: any TimeSource = SystemTimeSource()
     ) {
+        self.budget = budget
         self.client = client
         self.prefix = prefix
         self.clock = clock
@@ -53,7 +58,18 @@ public final class RedisStore: RateLimitStore {
         policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
-        check(policy: policy, key: key, cost: cost, router: client.router(on: loop), completion: completion)
+        guard let budget else {
+            return check(policy: policy, key: key, cost: cost, router: client.router(on: loop), completion: completion)
+        }
+        let decision = BudgetedDecision(completion)
+        decision.timer = loop.schedule(after: budget) {
+            decision.finish(
+                .failure(RateLimitError(message: "no answer from Redis within \(budget) for \(key)", timedOut: true)))
+        }
+        check(policy: policy, key: key, cost: cost, router: client.router(on: loop)) { result in
+            if let timer = decision.timer { loop.cancel(timer) }
+            decision.finish(result)
+        }
     }
 
     /// Decides from any task.
@@ -75,6 +91,7 @@ public final class RedisStore: RateLimitStore {
         let base = "\(prefix):\(key)"
         let now = timeSource.nowMilliseconds()
         let scriptNow: RESPArgument = .integer(clock == .client ? now : 0)
+        let timeout = budget
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
         let reply: (Result<RESPValue, RedisError>) -> Void = { result in
@@ -86,7 +103,7 @@ public final class RedisStore: RateLimitStore {
             let counter = "\(base):fw:\(index)"
             let left = (index + 1) * window - now
             if cost == 1 {
-                router.send(["INCRBY", .string(counter), 1]) { result in
+                router.send(["INCRBY", .string(counter), 1], timeout: timeout) { result in
                     switch result {
                     case .failure(let error):
                         completion(.failure(Self.storeError(error, key: base)))
@@ -97,22 +114,23 @@ public final class RedisStore: RateLimitStore {
                         completion(.success(Self.fixedWindowDecision(count: count, policy: policy, left: left)))
                     }
                 }
-                router.send(["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"]) {
-                    _ in
-                }
+                router.send(
+                    ["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"],
+                    timeout: timeout
+                ) { _ in }
             } else {
                 router.evalScript(
                     RedisLimitScripts.fixedWindow, keys: [.string(counter)],
                     arguments: [
                         scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace,
                     ],
-                    handler: reply)
+                    timeout: timeout, handler: reply)
             }
         case .slidingWindow:
             router.evalScript(
                 RedisLimitScripts.slidingWindow, keys: [.string("\(base):sw"), .string("\(base):sw:seq")],
                 arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace],
-                handler: reply)
+                timeout: timeout, handler: reply)
         case .tokenBucket:
             router.evalScript(
                 RedisLimitScripts.tokenBucket, keys: [.string("\(base):tb")],
@@ -120,7 +138,7 @@ public final class RedisStore: RateLimitStore {
                     scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
                     .integer(Int64(cost)), grace,
                 ],
-                handler: reply)
+                timeout: timeout, handler: reply)
         }
     }
 
@@ -157,5 +175,22 @@ public final class RedisStore: RateLimitStore {
 
     private static func unexpected(_ value: RESPValue, key: String) -> RateLimitError {
         RateLimitError(message: "rate limit check for \(key): unexpected reply from Redis: \(value)")
+    }
+}
+
+/// One on-loop decision racing its budget: whichever of the reply and the timer comes first
+/// completes it, the other is ignored. Loop-confined.
+private final class BudgetedDecision {
+    var timer: TimerID?
+    private var completion: ((Result<Decision, RateLimitError>) -> Void)?
+
+    init(_ completion: @escaping (Result<Decision, RateLimitError>) -> Void) {
+        self.completion = completion
+    }
+
+    func finish(_ result: Result<Decision, RateLimitError>) {
+        guard let completion else { return }
+        self.completion = nil
+        completion(result)
     }
 }

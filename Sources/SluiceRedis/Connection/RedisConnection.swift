@@ -19,6 +19,10 @@ final class RedisConnection: EventHandler {
         var request: RedisRequest
         /// Offset of the command's first byte in the stream of everything queued on this connection.
         var startOffset: UInt64
+        /// When a missing reply means the connection is dead: the command's deadline, but never
+        /// sooner than the configured command timeout, so that a caller's short budget does not
+        /// tear down a healthy connection that is briefly slow.
+        var expiry: UInt64
     }
 
     let loop: EventLoop
@@ -99,9 +103,10 @@ final class RedisConnection: EventHandler {
     /// Only on a ready connection.
     func send(_ request: RedisRequest) {
         precondition(state == .ready, "RedisConnection.send on a connection that is \(state)")
-        pending.append(Pending(request: request, startOffset: bytesQueued))
+        let expiry = max(request.deadline, loop.tickTime &+ configuration.commandTimeout.nanoseconds)
+        pending.append(Pending(request: request, startOffset: bytesQueued, expiry: expiry))
         enqueue(request.arguments)
-        if watchdog == nil { armWatchdog(at: request.deadline) }
+        if watchdog == nil { armWatchdog(at: expiry) }
     }
 
     /// True when no command waits for a reply.
@@ -317,10 +322,10 @@ final class RedisConnection: EventHandler {
     private func checkDeadlines() {
         watchdog = nil
         guard state != .closed, let head = pending.first else { return }
-        if head.request.deadline <= MonotonicClock.now() {
+        if head.expiry <= MonotonicClock.now() {
             close(.timeout, "no reply within the command deadline; the connection is closed")
         } else {
-            armWatchdog(at: head.request.deadline)
+            armWatchdog(at: head.expiry)
         }
     }
 }

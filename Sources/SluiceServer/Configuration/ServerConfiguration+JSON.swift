@@ -10,11 +10,12 @@ extension ServerConfiguration {
     /// ```json
     /// {
     ///   "listen": "0.0.0.0:8080", "admin": "127.0.0.1:9090", "store": "redis://127.0.0.1:6379",
+    ///   "storeBudget": "50ms", "onStoreFailure": "local",
     ///   "trustedProxies": ["10.0.0.0/8"], "ipv6Prefix": 64, "resetHeader": "unix", "draftHeaders": false,
     ///   "target": {"status": 200, "body": "OK\n"},
     ///   "rules": [{"name": "api", "match": {"methods": ["GET"], "host": "api.example.com", "pathPrefix": "/v1"},
     ///              "key": ["ip", "header:X-API-Key"], "algorithm": "token-bucket", "limit": 100, "window": "1m",
-    ///              "burst": 20, "cost": 1, "shadow": false}]
+    ///              "burst": 20, "cost": 1, "shadow": false, "onStoreFailure": "deny"}]
     /// }
     /// ```
     public mutating func load(file path: String) throws(ConfigurationError) {
@@ -39,11 +40,15 @@ extension ServerConfiguration {
         try fields.allowOnly([
             "listen", "admin", "store", "upstream", "rules", "trustedProxies", "ipv6Prefix", "resetHeader",
             "draftHeaders", "target", "loops", "maxConnections", "headerTimeout", "idleTimeout", "maxBodyBytes",
-            "upstreamTimeout",
+            "upstreamTimeout", "storeBudget", "onStoreFailure",
         ])
         if let text = try fields.string("listen") { listen = try fields.hostAndPort(text, field: "listen", port: 8080) }
         if let text = try fields.string("admin") { admin = try fields.hostAndPort(text, field: "admin", port: 9090) }
         if let text = try fields.string("store") { store = text }
+        if let text = try fields.string("storeBudget") { storeBudget = try fields.duration(text, field: "storeBudget") }
+        let failurePolicy = try fields.string("onStoreFailure").map { (text) throws(ConfigurationError) in
+            try StoreFailurePolicy.parse(text, field: "onStoreFailure")
+        }
         if let text = try fields.string("upstream") { upstream = text }
         if let text = try fields.string("upstreamTimeout") {
             upstreamTimeout = try fields.duration(text, field: "upstreamTimeout")
@@ -85,13 +90,22 @@ extension ServerConfiguration {
             if let type = try object.string("contentType") { target.contentType = type }
         }
         if let list = try fields.objects("rules") {
-            rules = try list.map { (rule) throws(ConfigurationError) in try Self.rule(from: rule) }
+            rules = try list.map { (rule) throws(ConfigurationError) in
+                try Self.rule(from: rule, onStoreFailure: failurePolicy ?? .allow)
+            }
             try Self.checkNamesAreUnique(rules)
+        } else if let failurePolicy {
+            for index in rules.indices { rules[index].onStoreFailure = failurePolicy }
         }
     }
 
-    static func rule(from fields: JSONFields) throws(ConfigurationError) -> Rule {
-        try fields.allowOnly(["name", "match", "key", "algorithm", "limit", "window", "burst", "cost", "shadow"])
+    /// A rule object; `onStoreFailure` applies when the rule names none.
+    static func rule(from fields: JSONFields, onStoreFailure: StoreFailurePolicy = .allow) throws(ConfigurationError)
+        -> Rule
+    {
+        try fields.allowOnly([
+            "name", "match", "key", "algorithm", "limit", "window", "burst", "cost", "shadow", "onStoreFailure",
+        ])
         guard let name = try fields.string("name"), RuleName.isValid(name) else {
             throw ConfigurationError(field: fields.path(of: "name"), message: RuleName.requirement)
         }
@@ -139,9 +153,12 @@ extension ServerConfiguration {
             throw ConfigurationError(field: fields.path(of: error.field), message: "\(error.value): \(error.reason)")
         }
         let cost = try fields.integer("cost", in: 1...RateLimitPolicy.maximumQuota) ?? 1
+        let failurePolicy = try fields.string("onStoreFailure").map { (text) throws(ConfigurationError) in
+            try StoreFailurePolicy.parse(text, field: fields.path(of: "onStoreFailure"))
+        }
         return Rule(
             name: name, match: match, identity: identity, policy: policy, cost: cost,
-            shadow: try fields.bool("shadow") ?? false)
+            shadow: try fields.bool("shadow") ?? false, onStoreFailure: failurePolicy ?? onStoreFailure)
     }
 
     static func checkNamesAreUnique(_ rules: [Rule]) throws(ConfigurationError) {

@@ -15,8 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var listen = HostAndPort(host: "0.0.0.0", port: 8080)
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     public var admin = HostAndPort(host: "127.0.0.1", port: 9090)
-    /// `memory` or a `redis://` URL.
+    /// `memory`, or a `redis://`, `redis-cluster://` or `redis-sentinel://` URL.
     public var store = "memory"
+    /// How long a rule's check may wait for the store before its ``Rule/onStoreFailure`` decides.
+    public var storeBudget: Duration = .milliseconds(50)
     /// The API to forward allowed requests to (proxy mode); nil answers locally (target mode).
     public var upstream: String?
     /// How long the upstream may take to start answering before the client gets 504.

@@ -8,22 +8,27 @@ import SluiceNet
 /// rate-limit headers of the most restrictive rule.
 ///
 /// Rules are checked one after another and checking stops at the first denial, so rules after
-/// a denying rule consume nothing.
+/// a denying rule consume nothing. When the store fails or exceeds its budget, the rule's
+/// ``StoreFailurePolicy`` decides; the first such failure after a healthy period logs
+/// `store_degraded_start`, the first answer after it `store_degraded_end`.
 public final class LimitingHandler: HTTPRequestHandler {
     /// The rules in force.
     public let rules: [Rule]
     private let store: any RateLimitStore
+    private let localStore: MemoryStore
     private let clientAddresses: ClientAddressResolver
     private let headerStyle: RateLimitHeaderStyle
     private let timeSource: any TimeSource
     private let metrics: ServerMetrics
     private let allowedAnswer: any HTTPRequestHandler
 
-    /// A handler for `configuration`'s rules on `store`; allowed requests go to `allowedAnswer`.
+    /// A handler for `configuration`'s rules on `store`; allowed requests go to `allowedAnswer`;
+    /// `localStore` decides for rules whose policy is ``StoreFailurePolicy/local`` while `store` fails.
     public init(
-        configuration: ServerConfiguration, store: any RateLimitStore, metrics: ServerMetrics,
-        allowedAnswer: any HTTPRequestHandler, timeSource: any TimeSource = SystemTimeSource()
+        configuration: ServerConfiguration, store: any RateLimitStore, localStore: MemoryStore = MemoryStore(),
+        metrics: ServerMetrics, allowedAnswer: any HTTPRequestHandler, timeSource: any TimeSource = SystemTimeSource()
     ) {
+        self.localStore = localStore
         self.rules = configuration.rules
         self.store = store
         self.clientAddresses = configuration.clientAddresses
@@ -58,19 +63,48 @@ public final class LimitingHandler: HTTPRequestHandler {
         guard index < rules.count else { return completion(decisions) }
         let rule = rules[index]
         let key = RateLimitKey.make(rule: rule.name, identity: identity(for: rule, request: request, client: client))
-        store.check(policy: rule.policy, key: key, cost: rule.cost, on: request.loop) { [self] result in
+        let decided: (Decision?) -> Void = { [self] decision in
             var decisions = decisions
-            switch result {
-            case .success(let decision):
+            if let decision {
                 metrics.recordDecision(rule: rule.name, allowed: decision.allowed, shadow: rule.shadow)
                 decisions.append((rule, decision))
                 if !decision.allowed && !rule.shadow { return completion(decisions) }
-            case .failure(let error):
-                // Store-failure policy: fail open until per-rule policies exist.
-                metrics.recordStoreError(rule: rule.name)
-                ServerLog.event("store_error", ["rule": rule.name, "error": error.description])
             }
             check(rules, at: index + 1, request: request, client: client, decisions: decisions, completion: completion)
+        }
+        store.check(policy: rule.policy, key: key, cost: rule.cost, on: request.loop) { [self] result in
+            switch result {
+            case .success(let decision):
+                if metrics.recordStoreAnswered() { ServerLog.event("store_degraded_end", ["rule": rule.name]) }
+                decided(decision)
+            case .failure(let error):
+                if metrics.recordStoreFailure(rule: rule.name, policy: rule.onStoreFailure.rawValue) {
+                    ServerLog.event(
+                        "store_degraded_start",
+                        ["rule": rule.name, "policy": rule.onStoreFailure.rawValue, "error": error.description])
+                }
+                decideWithoutStore(rule, key: key, loop: request.loop, then: decided)
+            }
+        }
+    }
+
+    /// The rule's store-failure policy: pass without a decision, deny for a second, or ask the
+    /// in-memory store.
+    private func decideWithoutStore(
+        _ rule: Rule, key: String, loop: EventLoop, then decided: @escaping (Decision?) -> Void
+    ) {
+        switch rule.onStoreFailure {
+        case .allow:
+            decided(nil)
+        case .deny:
+            decided(
+                Decision(
+                    allowed: false, limit: rule.policy.burst, remaining: 0, resetAfter: .seconds(1),
+                    retryAfter: .seconds(1)))
+        case .local:
+            localStore.check(policy: rule.policy, key: key, cost: rule.cost, on: loop) { result in
+                decided(try? result.get())
+            }
         }
     }
 

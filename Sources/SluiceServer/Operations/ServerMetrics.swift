@@ -6,6 +6,7 @@ public final class ServerMetrics: Sendable {
     private struct State {
         var decisions: [DecisionKey: Int] = [:]
         var storeErrors: [String: Int] = [:]
+        var degradedDecisions: [DecisionKey: Int] = [:]
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.latencyBounds.count)
         var latencyCount = 0
         var latencySumNanoseconds: UInt64 = 0
@@ -19,6 +20,7 @@ public final class ServerMetrics: Sendable {
     /// Upper bounds of the decision latency histogram, in seconds.
     static let latencyBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]
     private let state = Mutex(State())
+    private let degraded = Atomic<Bool>(false)
     private let openConnections: @Sendable () -> Int
 
     /// Metrics whose open-connection gauge reads `openConnections`.
@@ -32,10 +34,23 @@ public final class ServerMetrics: Sendable {
         state.withLock { $0.decisions[DecisionKey(rule: rule, outcome: outcome), default: 0] += 1 }
     }
 
-    /// Counts a check the store could not answer.
-    public func recordStoreError(rule: String) {
-        state.withLock { $0.storeErrors[rule, default: 0] += 1 }
+    /// Counts a check the store could not answer, decided by `policy` instead; true when it
+    /// starts a degraded period.
+    public func recordStoreFailure(rule: String, policy: String) -> Bool {
+        state.withLock {
+            $0.storeErrors[rule, default: 0] += 1
+            $0.degradedDecisions[DecisionKey(rule: rule, outcome: policy), default: 0] += 1
+        }
+        return !degraded.exchange(true, ordering: .relaxed)
     }
+
+    /// Notes that the store answered; true when that ends a degraded period.
+    public func recordStoreAnswered() -> Bool {
+        degraded.load(ordering: .relaxed) && degraded.exchange(false, ordering: .relaxed)
+    }
+
+    /// True between a store failure and the store's next answer.
+    public var isStoreDegraded: Bool { degraded.load(ordering: .relaxed) }
 
     /// Adds one request's total decision time to the histogram.
     public func recordDecisionLatency(nanoseconds: UInt64) {
@@ -64,6 +79,17 @@ public final class ServerMetrics: Sendable {
         for (rule, count) in snapshot.storeErrors.sorted(by: { $0.key < $1.key }) {
             text += "sluice_store_errors_total{rule=\"\(rule)\"} \(count)\n"
         }
+        text +=
+            "# HELP sluice_degraded_decisions_total Checks decided by the store-failure policy, by rule and policy.\n"
+        text += "# TYPE sluice_degraded_decisions_total counter\n"
+        for (key, count) in snapshot.degradedDecisions.sorted(by: {
+            ($0.key.rule, $0.key.outcome) < ($1.key.rule, $1.key.outcome)
+        }) {
+            text += "sluice_degraded_decisions_total{rule=\"\(key.rule)\",policy=\"\(key.outcome)\"} \(count)\n"
+        }
+        text += "# HELP sluice_store_degraded 1 while the store fails and store-failure policies decide.\n"
+        text += "# TYPE sluice_store_degraded gauge\n"
+        text += "sluice_store_degraded \(isStoreDegraded ? 1 : 0)\n"
         text += "# HELP sluice_decision_seconds Time to decide a request (all its rules).\n"
         text += "# TYPE sluice_decision_seconds histogram\n"
         var cumulative = 0

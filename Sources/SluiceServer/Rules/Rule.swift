@@ -20,11 +20,13 @@ public struct Rule: Sendable {
     public var cost: Int
     /// Decide and count, but never deny: for trying a rule on live traffic.
     public var shadow: Bool
+    /// What to decide when the store cannot answer in time.
+    public var onStoreFailure: StoreFailurePolicy
 
     /// A rule from its parts.
     public init(
         name: String, match: RuleMatch = RuleMatch(), identity: [IdentitySource] = [.clientIP],
-        policy: RateLimitPolicy, cost: Int = 1, shadow: Bool = false
+        policy: RateLimitPolicy, cost: Int = 1, shadow: Bool = false, onStoreFailure: StoreFailurePolicy = .allow
     ) {
         self.name = name
         self.match = match
@@ -32,5 +34,6 @@ public struct Rule: Sendable {
         self.policy = policy
         self.cost = cost
         self.shadow = shadow
+        self.onStoreFailure = onStoreFailure
     }
 }

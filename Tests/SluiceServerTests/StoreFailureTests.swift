@@ -1,0 +1,71 @@
+import Foundation
+import SluiceLimit
+import SluiceNet
+import SluiceServer
+import SluiceTestSupport
+import Testing
+
+/// Redis stopped under a running server: each store-failure policy does what it says, every
+/// decision stays within the budget, and Redis takes over again soon after it is back.
+@Suite struct StoreFailureTests {
+    @Test(arguments: StoreFailurePolicy.allCases)
+    func eachPolicyHoldsWhileRedisIsGoneAndRedisReturns(policy: StoreFailurePolicy) async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        var rule = ServerEndToEndTests.rule(.fixedWindow, limit: 3)
+        rule.onStoreFailure = policy
+        try await ServerEndToEndTests.withApp(rules: [rule], store: redis.url, storeBudget: .milliseconds(50)) {
+            app, port, admin in
+            // The app connects every loop at start; wait for that, so no check races the connect.
+            for _ in 0..<100 where try RawHTTPClient(port: admin).get("/readyz").status != 200 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let client = try RawHTTPClient(port: port)
+            let warm = try client.get("/")
+            #expect(warm.status == 200 && warm.header("X-RateLimit-Remaining") == "2", "Redis answered")
+
+            redis.stop()
+            let answers = try (0..<6).map { _ in try client.get("/") }
+            switch policy {
+            case .allow:
+                #expect(answers.map(\.status) == [200, 200, 200, 200, 200, 200])
+                #expect(answers.allSatisfy { $0.header("X-RateLimit-Remaining") == nil })
+            case .deny:
+                #expect(answers.map(\.status) == [429, 429, 429, 429, 429, 429])
+                #expect(answers.allSatisfy { $0.header("Retry-After") == "1" })
+            case .local:
+                #expect(answers.map(\.status) == [200, 200, 200, 429, 429, 429], "the rule counted in memory")
+            }
+            let metrics = try RawHTTPClient(port: admin).get("/metrics").text
+            #expect(metrics.contains("sluice_store_degraded 1"))
+            #expect(metrics.contains(#"sluice_degraded_decisions_total{rule="r",policy="\#(policy)"} 6"#))
+            // The budget is 50 ms: every decision fits the 0.1 s bucket.
+            let total = try #require(Self.value(of: "sluice_decision_seconds_count", in: metrics))
+            #expect(Self.value(of: #"sluice_decision_seconds_bucket{le="0.1"}"#, in: metrics) == total, "\(metrics)")
+            #expect(try RawHTTPClient(port: admin).get("/readyz").status == 503)
+
+            try redis.start()
+            let back = Date()
+            var recovered: TimeInterval?
+            while Date().timeIntervalSince(back) < 10 {
+                _ = try client.get("/")
+                if !app.metrics.isStoreDegraded {
+                    recovered = Date().timeIntervalSince(back)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let seconds = try #require(recovered, "Redis never took over again")
+            #expect(seconds < 2, "Redis answered again \(seconds) s after it was back")
+            print("store failure \(policy): Redis decides again \(String(format: "%.2f", seconds)) s after restart")
+        }
+    }
+
+    /// The number after `series ` in a Prometheus text page.
+    static func value(of series: String, in page: String) -> Double? {
+        page.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
+            Double($0.dropFirst(series.count + 1))
+        }
+    }
+}
