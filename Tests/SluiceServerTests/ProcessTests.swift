@@ -21,7 +21,7 @@ import Testing
         #expect(help.status == 0)
         for flag in [
             "--config", "--listen", "--admin", "--store", "--upstream", "--algorithm", "--limit", "--window",
-            "--burst", "--key", "--help", "--version",
+            "--burst", "--key", "--help", "--version", "--store-budget", "--on-store-failure",
         ] {
             #expect(help.output.contains(flag), "--help lists \(flag)")
         }
@@ -29,6 +29,14 @@ import Testing
         let bad = try SluiceProcess.run(["--limit", "0"])
         #expect(bad.status == 2)
         #expect(bad.errors.contains("--limit"))
+        for (flags, named) in [
+            (["--on-store-failure", "maybe"], "--on-store-failure"), (["--store-budget", "soon"], "--store-budget"),
+            (["--store", "ftp://cache"], "store"), (["--store", "redis-sentinel://s1:26379"], "store"),
+        ] {
+            let refused = try SluiceProcess.run(flags)
+            #expect(refused.status == 2, "\(flags)")
+            #expect(refused.errors.contains(named), "\(flags): \(refused.errors)")
+        }
         let unknown = try SluiceProcess.run(["--frobnicate"])
         #expect(unknown.status == 2)
         #expect(unknown.errors.contains("unknown flag"))
