@@ -42,7 +42,7 @@ public final class SluiceApp: Sendable {
         } else {
             upstream = nil
         }
-        (store, redis) = try Self.makeStore(configuration.store, budget: configuration.storeBudget, group: group)
+        (store, redis) = try Self.makeStore(configuration, group: group)
         let box = ServerBox()
         metrics = ServerMetrics(openConnections: { box.server?.connectionCount ?? 0 })
         handler = ReloadableHandler(
@@ -117,12 +117,14 @@ public final class SluiceApp: Sendable {
     }
 
     private static func makeStore(
-        _ url: String, budget: Duration, group: EventLoopGroup
+        _ configuration: ServerConfiguration, group: EventLoopGroup
     ) throws -> (any RateLimitStore, RedisClient?) {
+        let url = configuration.store
         if url == "memory" { return (MemoryStore(), nil) }
         do {
             let client = try RedisClient(configuration: try RedisConfiguration(url: url), group: group)
-            return (RedisStore(client: client, budget: budget), client)
+            let store = RedisStore(client: client, budget: configuration.storeBudget)
+            return (configuration.overLimitCache ? OverLimitCache(store) : store, client)
         } catch let error as RedisConfigurationError {
             throw ConfigurationError(field: "store", message: error.description)
         }

@@ -20,7 +20,7 @@ import Testing
               "trustedProxies": ["10.0.0.0/8", "::1"], "ipv6Prefix": 56, "resetHeader": "delta", "draftHeaders": true,
               "target": {"status": 204, "body": ""}, "loops": 2, "maxConnections": 500,
               "headerTimeout": "5s", "idleTimeout": "30s", "maxBodyBytes": 1048576,
-              "storeBudget": "20ms", "onStoreFailure": "local",
+              "storeBudget": "20ms", "onStoreFailure": "local", "overLimitCache": true,
               "rules": [
                 {"name": "api", "match": {"methods": ["get", "POST"], "host": "API.example.com", "pathPrefix": "/v1"},
                  "key": ["ip", "header:X-API-Key"], "algorithm": "token-bucket", "limit": 10, "window": "1s",
@@ -47,6 +47,7 @@ import Testing
         #expect(api.cost == 2 && api.shadow)
         #expect(configuration.rules[1].identity == [.clientIP])
         #expect(configuration.storeBudget == .milliseconds(20))
+        #expect(configuration.overLimitCache)
         #expect(api.onStoreFailure == .deny, "a rule's own policy wins")
         #expect(configuration.rules[1].onStoreFailure == .local, "the file's default applies to the others")
     }

@@ -10,7 +10,7 @@ extension ServerConfiguration {
     /// ```json
     /// {
     ///   "listen": "0.0.0.0:8080", "admin": "127.0.0.1:9090", "store": "redis://127.0.0.1:6379",
-    ///   "storeBudget": "50ms", "onStoreFailure": "local",
+    ///   "storeBudget": "50ms", "onStoreFailure": "local", "overLimitCache": true,
     ///   "trustedProxies": ["10.0.0.0/8"], "ipv6Prefix": 64, "resetHeader": "unix", "draftHeaders": false,
     ///   "target": {"status": 200, "body": "OK\n"},
     ///   "rules": [{"name": "api", "match": {"methods": ["GET"], "host": "api.example.com", "pathPrefix": "/v1"},
@@ -40,11 +40,12 @@ extension ServerConfiguration {
         try fields.allowOnly([
             "listen", "admin", "store", "upstream", "rules", "trustedProxies", "ipv6Prefix", "resetHeader",
             "draftHeaders", "target", "loops", "maxConnections", "headerTimeout", "idleTimeout", "maxBodyBytes",
-            "upstreamTimeout", "storeBudget", "onStoreFailure",
+            "upstreamTimeout", "storeBudget", "onStoreFailure", "overLimitCache",
         ])
         if let text = try fields.string("listen") { listen = try fields.hostAndPort(text, field: "listen", port: 8080) }
         if let text = try fields.string("admin") { admin = try fields.hostAndPort(text, field: "admin", port: 9090) }
         if let text = try fields.string("store") { store = text }
+        if let flag = try fields.bool("overLimitCache") { overLimitCache = flag }
         if let text = try fields.string("storeBudget") { storeBudget = try fields.duration(text, field: "storeBudget") }
         let failurePolicy = try fields.string("onStoreFailure").map { (text) throws(ConfigurationError) in
             try StoreFailurePolicy.parse(text, field: "onStoreFailure")

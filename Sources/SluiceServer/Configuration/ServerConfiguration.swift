@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var store = "memory"
     /// How long a rule's check may wait for the store before its ``Rule/onStoreFailure`` decides.
     public var storeBudget: Duration = .milliseconds(50)
+    /// Deny keys that Redis just denied locally until their `Retry-After` passes (see ``OverLimitCache``).
+    public var overLimitCache = false
     /// The API to forward allowed requests to (proxy mode); nil answers locally (target mode).
     public var upstream: String?
     /// How long the upstream may take to start answering before the client gets 504.

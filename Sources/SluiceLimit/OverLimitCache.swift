@@ -1,0 +1,90 @@
+import SluiceNet
+import Synchronization
+
+/// Denies a key that was just denied again, locally, until its `retryAfter` has passed —
+/// without asking the store. An abusive client then costs no Redis round trip.
+///
+/// Exact, not approximate: while a denial's `retryAfter` runs, the same request would be
+/// denied by the store anyway (other clients and instances can only consume more). A cached
+/// denial covers requests of the same or a larger cost.
+///
+/// ```swift
+/// let store = OverLimitCache(RedisStore(client: try RedisClient(url: "redis://127.0.0.1:6379")))
+/// let limiter = try RateLimiter(name: "api", algorithm: .fixedWindow, limit: 100, window: .seconds(60), store: store)
+/// ```
+public final class OverLimitCache: RateLimitStore {
+    private final class Shard: Sendable {
+        let entries = Mutex<[String: Denial]>([:])
+    }
+
+    private struct Denial {
+        var untilMilliseconds: Int64
+        var resetUntilMilliseconds: Int64
+        var cost: Int
+        var limit: Int
+    }
+
+    /// The store asked when the cache has no answer.
+    public let store: any RateLimitStore
+    private let shards: [Shard]
+    private let entriesPerShard: Int
+    private let timeSource: any TimeSource
+
+    /// A cache in front of `store` holding at most about `capacity` denied keys.
+    public init(_ store: any RateLimitStore, capacity: Int = 100_000, timeSource: any TimeSource = SystemTimeSource()) {
+        self.store = store
+        self.shards = (0..<16).map { _ in Shard() }
+        self.entriesPerShard = max(1, capacity / 16)
+        self.timeSource = timeSource
+    }
+
+    /// Answers from the cache, or asks the store on `loop` and remembers a denial.
+    public func check(
+        policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
+        completion: @escaping (Result<Decision, RateLimitError>) -> Void
+    ) {
+        if let cached = cachedDenial(key: key, cost: cost, now: timeSource.nowMilliseconds()) {
+            return completion(.success(cached))
+        }
+        store.check(policy: policy, key: key, cost: cost, on: loop) { [self] result in
+            if case .success(let decision) = result { remember(decision, key: key, cost: cost) }
+            completion(result)
+        }
+    }
+
+    /// Answers from the cache, or asks the store and remembers a denial.
+    public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
+        if let cached = cachedDenial(key: key, cost: cost, now: timeSource.nowMilliseconds()) { return cached }
+        let decision = try await store.check(policy: policy, key: key, cost: cost)
+        remember(decision, key: key, cost: cost)
+        return decision
+    }
+
+    private func shard(_ key: String) -> Shard {
+        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+    }
+
+    private func cachedDenial(key: String, cost: Int, now: Int64) -> Decision? {
+        guard let denial = shard(key).entries.withLock({ $0[key] }), now < denial.untilMilliseconds, cost >= denial.cost
+        else { return nil }
+        return Decision(
+            allowed: false, limit: denial.limit, remaining: 0,
+            resetAfter: .milliseconds(max(0, denial.resetUntilMilliseconds - now)),
+            retryAfter: .milliseconds(denial.untilMilliseconds - now))
+    }
+
+    private func remember(_ decision: Decision, key: String, cost: Int) {
+        guard !decision.allowed, decision.retryAfter > .zero else { return }
+        let now = timeSource.nowMilliseconds()
+        let denial = Denial(
+            untilMilliseconds: now + decision.retryAfter.truncatedMilliseconds,
+            resetUntilMilliseconds: now + decision.resetAfter.truncatedMilliseconds, cost: cost, limit: decision.limit)
+        shard(key).entries.withLock { entries in
+            if entries.count >= entriesPerShard && entries[key] == nil {
+                entries = entries.filter { $0.value.untilMilliseconds > now }
+                guard entries.count < entriesPerShard else { return }  // full of live denials: ask the store
+            }
+            entries[key] = denial
+        }
+    }
+}
