@@ -44,11 +44,13 @@ import Testing
             let source = try cluster.nodeID(cluster.servers[0])
             let target = try cluster.nodeID(cluster.servers[1])
             // Reshard 1,500 slots while traffic runs (redis-cli migrates keys, so ASK and MOVED both occur).
-            let reshard = Task.detached {
-                try RedisServer.runCLI([
-                    "--cluster", "reshard", cluster.servers[0].address, "--cluster-from", source, "--cluster-to",
-                    target, "--cluster-slots", "1500", "--cluster-yes", "--cluster-pipeline", "10",
-                ])
+            let reshard = Task {
+                try await offPool {
+                    try RedisServer.runCLI([
+                        "--cluster", "reshard", cluster.servers[0].address, "--cluster-from", source, "--cluster-to",
+                        target, "--cluster-slots", "1500", "--cluster-yes", "--cluster-pipeline", "10",
+                    ])
+                }
             }
             var rounds = 0
             for policy in Self.fivePerDay.shuffled() + Self.fivePerDay {
@@ -78,7 +80,7 @@ import Testing
 
             // Manual failover: coordinated, so the old primary answers MOVED and nothing fails.
             let replica = try #require(cluster.servers(primary: false).first)
-            try replica.cli(["cluster", "failover"])
+            _ = try await offPool { try replica.cli(["cluster", "failover"]) }
             let manual = try await recoveryTime(limiter: limiter, keys: keys) { replica.isPrimary }
             #expect(manual.secondsAfterPromotion < 5, "\(manual)")
 
@@ -89,7 +91,7 @@ import Testing
                 cluster.servers(primary: false).first {
                     (try? $0.cli(["role"]))?.contains(String(victim.port)) ?? false
                 }, "a replica of \(victimID)")
-            victim.stop()
+            try await offPool { victim.stop() }
             let killed = try await recoveryTime(limiter: limiter, keys: keys) { heir.isPrimary }
             #expect(killed.secondsAfterPromotion < 5, "\(killed)")
             print("cluster failover recovery: manual \(manual), kill -9 \(killed)")
@@ -127,7 +129,7 @@ func recoveryTime(
         let outcome = try await checkEach(keys: keys, times: 1, with: limiter)
         failures += outcome.failures
         if outcome.failures > 0 { lastFailure = Date() }
-        if promotedAt == nil && promoted() { promotedAt = Date() }
+        if promotedAt == nil, try await offPool(promoted) { promotedAt = Date() }
         if let promotedAt, Date().timeIntervalSince(max(promotedAt, lastFailure ?? promotedAt)) > 2 { break }
     }
     let promotion = try #require(promotedAt, "the promotion never happened")

@@ -23,7 +23,7 @@ import Testing
             #expect(try group.primary.cli(["dbsize"]).hasPrefix("200"), "the counts live on the primary")
 
             let oldPort = group.primary.port
-            group.primary.stop()
+            try await offPool { group.primary.stop() }
             let recovery = try await recoveryTime(limiter: limiter, keys: keys) {
                 (try? group.currentPrimaryPort()).flatMap { $0 } == group.replica.port
             }

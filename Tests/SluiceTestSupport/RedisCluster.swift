@@ -70,7 +70,7 @@ public final class RedisCluster: @unchecked Sendable {
 public func withRedisCluster<T>(
     primaries: Int = 3, replicasPerPrimary: Int = 0, _ body: (RedisCluster) async throws -> T
 ) async throws -> T {
-    let cluster = try RedisCluster(primaries: primaries, replicasPerPrimary: replicasPerPrimary)
+    let cluster = try await offPool { try RedisCluster(primaries: primaries, replicasPerPrimary: replicasPerPrimary) }
     defer { cluster.stop() }
     return try await body(cluster)
 }

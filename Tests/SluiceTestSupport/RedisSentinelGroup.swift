@@ -63,7 +63,7 @@ public final class RedisSentinelGroup: @unchecked Sendable {
 
 /// Starts a sentinel group for the duration of `body` and stops it afterwards, whatever happens.
 public func withRedisSentinelGroup<T>(_ body: (RedisSentinelGroup) async throws -> T) async throws -> T {
-    let group = try RedisSentinelGroup()
+    let group = try await offPool { try RedisSentinelGroup() }
     defer { group.stop() }
     return try await body(group)
 }
