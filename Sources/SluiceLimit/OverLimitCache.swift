@@ -29,6 +29,7 @@ public final class OverLimitCache: RateLimitStore {
     private let shards: [Shard]
     private let entriesPerShard: Int
     private let timeSource: any TimeSource
+    private let usesSystemClock: Bool
 
     /// A cache in front of `store` holding at most about `capacity` denied keys.
     public init(_ store: any RateLimitStore, capacity: Int = 100_000, timeSource: any TimeSource = SystemTimeSource()) {
@@ -36,27 +37,29 @@ public final class OverLimitCache: RateLimitStore {
         self.shards = (0..<16).map { _ in Shard() }
         self.entriesPerShard = max(1, capacity / 16)
         self.timeSource = timeSource
+        self.usesSystemClock = timeSource is SystemTimeSource
     }
 
-    /// Answers from the cache, or asks the store on `loop` and remembers a denial.
+    /// Answers from the cache, or asks the store on `loop` and remembers a denial. On the system
+    /// clock it reads the loop's once-per-iteration time, as the memory store does.
     public func check(
         policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
-        if let cached = cachedDenial(key: key, cost: cost, now: timeSource.nowMilliseconds()) {
-            return completion(.success(cached))
-        }
+        let now = usesSystemClock ? loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
+        if let cached = cachedDenial(key: key, cost: cost, now: now) { return completion(.success(cached)) }
         store.check(policy: policy, key: key, cost: cost, on: loop) { [self] result in
-            if case .success(let decision) = result { remember(decision, key: key, cost: cost) }
+            if case .success(let decision) = result { remember(decision, key: key, cost: cost, now: now) }
             completion(result)
         }
     }
 
     /// Answers from the cache, or asks the store and remembers a denial.
     public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
-        if let cached = cachedDenial(key: key, cost: cost, now: timeSource.nowMilliseconds()) { return cached }
+        let now = timeSource.nowMilliseconds()
+        if let cached = cachedDenial(key: key, cost: cost, now: now) { return cached }
         let decision = try await store.check(policy: policy, key: key, cost: cost)
-        remember(decision, key: key, cost: cost)
+        remember(decision, key: key, cost: cost, now: now)
         return decision
     }
 
@@ -73,9 +76,10 @@ public final class OverLimitCache: RateLimitStore {
             retryAfter: .milliseconds(denial.untilMilliseconds - now))
     }
 
-    private func remember(_ decision: Decision, key: String, cost: Int) {
+    /// Remembers a denial from the time the check was asked: the cached `retryAfter` can only
+    /// end early, never late.
+    private func remember(_ decision: Decision, key: String, cost: Int, now: Int64) {
         guard !decision.allowed, decision.retryAfter > .zero else { return }
-        let now = timeSource.nowMilliseconds()
         let denial = Denial(
             untilMilliseconds: now + decision.retryAfter.truncatedMilliseconds,
             resetUntilMilliseconds: now + decision.resetAfter.truncatedMilliseconds, cost: cost, limit: decision.limit)

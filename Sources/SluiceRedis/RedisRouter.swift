@@ -32,8 +32,6 @@ public final class RedisRouter: @unchecked Sendable {
     public let configuration: RedisConfiguration
     /// `MOVED` and `ASK` redirects followed so far.
     public private(set) var redirects = 0
-    /// Times the cluster's slot map was read.
-    public private(set) var topologyRefreshes = 0
     /// True once the router serves a cluster (configured, or detected behind one address).
     public private(set) var isCluster = false
 
@@ -277,7 +275,6 @@ public final class RedisRouter: @unchecked Sendable {
 
     private func refreshFinished() {
         refreshing = false
-        topologyRefreshes += 1
         guard !isShutDown else { return }
         periodicTimer = loop.schedule(after: configuration.topologyRefreshInterval) { [unowned self] in
             periodicTimer = nil

@@ -34,7 +34,8 @@ public final class RedisStore: RateLimitStore {
     public let expiryGrace: Duration
     /// How long an on-loop check may take before it fails with ``RateLimitError/timedOut``; nil
     /// waits for the client's command timeout. Commands still waiting for a connection when it
-    /// passes are dropped unsent, so a late Redis never counts a request decided without it.
+    /// passes are dropped unsent, so a Redis that comes back later does not count requests
+    /// decided without it (a command already written may still run, and count).
     public let budget: Duration?
     private let timeSource: any TimeSource
 

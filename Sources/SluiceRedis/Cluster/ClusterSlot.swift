@@ -11,18 +11,22 @@ public enum ClusterSlot {
 
     /// The slot of `key`.
     public static func of(_ key: String) -> Int {
-        of(bytes: Array(key.utf8))
+        var key = key
+        return key.withUTF8 { of(buffer: $0) }
     }
 
     /// The slot of a key given as bytes.
     public static func of(bytes key: [UInt8]) -> Int {
-        let tagged = hashTag(key)
-        return Int(crc16(key[tagged]) & UInt16(count - 1))
+        key.withUnsafeBufferPointer { of(buffer: $0) }
+    }
+
+    private static func of(buffer key: UnsafeBufferPointer<UInt8>) -> Int {
+        Int(crc16(key[hashTag(key)]) & UInt16(count - 1))
     }
 
     /// The range of `key` that is hashed: the tag between the first `{` and the following `}`,
     /// or the whole key when there is no such tag or it is empty.
-    static func hashTag(_ key: [UInt8]) -> Range<Int> {
+    private static func hashTag(_ key: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         guard let open = key.firstIndex(of: UInt8(ascii: "{")),
             let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
         else { return 0..<key.count }
@@ -30,7 +34,7 @@ public enum ClusterSlot {
     }
 
     /// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, as the cluster specification uses.
-    static func crc16(_ bytes: ArraySlice<UInt8>) -> UInt16 {
+    private static func crc16(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> UInt16 {
         var crc: UInt16 = 0
         for byte in bytes {
             crc = (crc << 8) ^ table[Int((crc >> 8) ^ UInt16(byte))]

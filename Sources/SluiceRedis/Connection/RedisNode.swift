@@ -4,21 +4,21 @@ import SluiceNet
 /// reconnects with backoff (resolving the name again each time), pings when idle, loads
 /// scripts where needed, and holds commands while no connection is ready.
 ///
-/// A node belongs to its loop: call it only from that loop's thread (the server's request
-/// path does). Library users who are not on the loop use ``RedisClient``'s `async` API.
+/// A node belongs to its loop: call it only from that loop's thread. ``RedisRouter`` decides
+/// which node runs each command (and retries what a node's server refused).
 ///
 /// ```swift
 /// loop.execute {
 ///     node.send(["INCR", "hits"]) { result in print(result) }
 /// }
 /// ```
-public final class RedisNode: @unchecked Sendable {
+final class RedisNode: @unchecked Sendable {
     /// The loop this node belongs to.
-    public let loop: EventLoop
+    let loop: EventLoop
     /// Where and how it connects.
-    public private(set) var configuration: RedisConfiguration
+    private(set) var configuration: RedisConfiguration
     /// How many connections were opened after the first (visible for metrics and tests).
-    public private(set) var reconnects = 0
+    private(set) var reconnects = 0
     /// Asked for the address before every connection attempt (Sentinel: the current primary);
     /// nil connects to ``RedisConfiguration/endpoint``.
     var endpointProvider: ((@escaping (HostAndPort) -> Void) -> Void)?
@@ -41,7 +41,7 @@ public final class RedisNode: @unchecked Sendable {
     private var lastError: RedisError?
 
     /// A node for `configuration` on `loop`. Nothing connects until the first command.
-    public init(configuration: RedisConfiguration, loop: EventLoop) {
+    init(configuration: RedisConfiguration, loop: EventLoop) {
         self.configuration = configuration
         self.loop = loop
         self.backoff = configuration.reconnectBackoff
@@ -49,23 +49,13 @@ public final class RedisNode: @unchecked Sendable {
 
     /// Sends a command; `handler` gets the reply on the loop. `timeout` defaults to
     /// ``RedisConfiguration/commandTimeout`` and covers waiting for a connection too.
-    public func send(_ arguments: [RESPArgument], timeout: Duration? = nil, handler: @escaping RedisReplyHandler) {
+    func send(_ arguments: [RESPArgument], timeout: Duration? = nil, handler: @escaping RedisReplyHandler) {
         submit(RedisRequest(arguments: arguments, deadline: deadline(timeout), handler: handler))
-    }
-
-    /// Runs `script` with `EVALSHA`, loading it first on connections that lack it and once
-    /// more after a `NOSCRIPT` reply.
-    public func evalScript(
-        _ script: RedisScript, keys: [RESPArgument], arguments: [RESPArgument], timeout: Duration? = nil,
-        handler: @escaping RedisReplyHandler
-    ) {
-        let command: [RESPArgument] = ["EVALSHA", .string(script.sha1), .integer(Int64(keys.count))] + keys + arguments
-        submit(RedisRequest(arguments: command, script: script, deadline: deadline(timeout), handler: handler))
     }
 
     /// Closes the connection: commands waiting for a connection fail with ``RedisError/Code/shutdown``,
     /// commands already written with ``RedisError/Code/connectionClosed``.
-    public func shutdown() {
+    func shutdown() {
         isShutDown = true
         for timer in [reconnectTimer, heartbeatTimer, waitingWatchdog].compactMap({ $0 }) { loop.cancel(timer) }
         connection?.close(.shutdown, "the client is shutting down")

@@ -5,7 +5,7 @@ import Synchronization
 public final class ServerMetrics: Sendable {
     private struct State {
         var decisions: [DecisionKey: Int] = [:]
-        var storeErrors: [String: Int] = [:]
+        /// Keyed by rule and the store-failure policy that decided; summed per rule, the store errors.
         var degradedDecisions: [DecisionKey: Int] = [:]
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.latencyBounds.count)
         var latencyCount = 0
@@ -37,10 +37,7 @@ public final class ServerMetrics: Sendable {
     /// Counts a check the store could not answer, decided by `policy` instead; true when it
     /// starts a degraded period.
     public func recordStoreFailure(rule: String, policy: String) -> Bool {
-        state.withLock {
-            $0.storeErrors[rule, default: 0] += 1
-            $0.degradedDecisions[DecisionKey(rule: rule, outcome: policy), default: 0] += 1
-        }
+        state.withLock { $0.degradedDecisions[DecisionKey(rule: rule, outcome: policy), default: 0] += 1 }
         return !degraded.exchange(true, ordering: .relaxed)
     }
 
@@ -67,26 +64,20 @@ public final class ServerMetrics: Sendable {
     /// The Prometheus text exposition.
     public func render() -> String {
         let snapshot = state.withLock { $0 }
-        var text = "# HELP sluice_decisions_total Rate-limit decisions by rule and outcome.\n"
-        text += "# TYPE sluice_decisions_total counter\n"
-        for (key, count) in snapshot.decisions.sorted(by: {
-            ($0.key.rule, $0.key.outcome) < ($1.key.rule, $1.key.outcome)
-        }) {
-            text += "sluice_decisions_total{rule=\"\(key.rule)\",outcome=\"\(key.outcome)\"} \(count)\n"
+        var text = ""
+        Self.appendCounter(
+            "sluice_decisions_total", help: "Rate-limit decisions by rule and outcome.",
+            snapshot.decisions.map { (#"rule="\#($0.key.rule)",outcome="\#($0.key.outcome)""#, $0.value) }, to: &text)
+        let errorsByRule = snapshot.degradedDecisions.reduce(into: [String: Int]()) {
+            $0[$1.key.rule, default: 0] += $1.value
         }
-        text += "# HELP sluice_store_errors_total Checks the store could not answer, by rule.\n"
-        text += "# TYPE sluice_store_errors_total counter\n"
-        for (rule, count) in snapshot.storeErrors.sorted(by: { $0.key < $1.key }) {
-            text += "sluice_store_errors_total{rule=\"\(rule)\"} \(count)\n"
-        }
-        text +=
-            "# HELP sluice_degraded_decisions_total Checks decided by the store-failure policy, by rule and policy.\n"
-        text += "# TYPE sluice_degraded_decisions_total counter\n"
-        for (key, count) in snapshot.degradedDecisions.sorted(by: {
-            ($0.key.rule, $0.key.outcome) < ($1.key.rule, $1.key.outcome)
-        }) {
-            text += "sluice_degraded_decisions_total{rule=\"\(key.rule)\",policy=\"\(key.outcome)\"} \(count)\n"
-        }
+        Self.appendCounter(
+            "sluice_store_errors_total", help: "Checks the store could not answer, by rule.",
+            errorsByRule.map { (#"rule="\#($0.key)""#, $0.value) }, to: &text)
+        Self.appendCounter(
+            "sluice_degraded_decisions_total", help: "Checks decided by the store-failure policy, by rule and policy.",
+            snapshot.degradedDecisions.map { (#"rule="\#($0.key.rule)",policy="\#($0.key.outcome)""#, $0.value) },
+            to: &text)
         text += "# HELP sluice_store_degraded 1 while the store fails and store-failure policies decide.\n"
         text += "# TYPE sluice_store_degraded gauge\n"
         text += "sluice_store_degraded \(isStoreDegraded ? 1 : 0)\n"
@@ -104,5 +95,15 @@ public final class ServerMetrics: Sendable {
         text += "# TYPE sluice_open_connections gauge\n"
         text += "sluice_open_connections \(openConnections())\n"
         return text
+    }
+
+    /// Appends one counter family, its series sorted by their labels.
+    private static func appendCounter(
+        _ name: String, help: String, _ series: [(labels: String, count: Int)], to text: inout String
+    ) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+        for (labels, count) in series.sorted(by: { $0.labels < $1.labels }) {
+            text += "\(name){\(labels)} \(count)\n"
+        }
     }
 }
