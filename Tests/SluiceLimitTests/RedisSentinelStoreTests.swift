@@ -44,6 +44,32 @@ import Testing
     }
 }
 
+extension RedisSentinelStoreTests {
+    @Test func switchMasterMovesTheConnectionWithoutAnyTraffic() async throws {
+        try await withRedisSentinelGroup { group in
+            let client = try RedisClient(url: group.sentinelURL)
+            defer { client.shutdown() }
+            try await client.send("SET", "before", "1")
+            _ = try await offPool { try group.sentinels[0].cli(["sentinel", "failover", group.primaryName]) }
+            // No command is sent from here on: the +switch-master message moves the client, within
+            // seconds of the switch (without it, the client waits for its old connection to break).
+            for _ in 0..<200 where try await offPool({ try group.currentPrimaryPort() }) != group.replica.port {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            var connected = false
+            let deadline = Date().addingTimeInterval(3)
+            while !connected && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                connected = try await offPool { try group.replica.cli(["client", "list"]) }.contains("name=sluice")
+            }
+            #expect(connected, "the client opened a connection to the promoted replica by itself")
+            // Writes now land on the new primary (a forced failover may drop the last unreplicated write).
+            try await client.send("SET", "after", "2")
+            #expect(try group.replica.cli(["get", "after"]).trimmed == "2")
+        }
+    }
+}
+
 extension String {
     var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -6,11 +6,13 @@ import Testing
     @Test func specificationVectors() {
         #expect(ClusterSlot.of("123456789") == 0x31C3)
         #expect(ClusterSlot.of("foo") == 12182)
-        #expect(ClusterSlot.of("foo{}{bar}") == ClusterSlot.of("foo{}{bar}"))
-        #expect(ClusterSlot.of("foo{{bar}}zap") == ClusterSlot.of("{bar"))
-        #expect(ClusterSlot.of("foo{bar}{zap}") == ClusterSlot.of("bar"))
+        // Reference values computed outside Sluice (CRC16/XMODEM of the hashed part, mod 16384).
+        #expect(ClusterSlot.of("foo{}{bar}") == 8363, "an empty first tag: the whole key is hashed")
+        #expect(ClusterSlot.of("foo{{bar}}zap") == 4015, "the tag is \"{bar\"")
+        #expect(ClusterSlot.of("foo{bar}{zap}") == 5061, "the tag is \"bar\"")
+        #expect(ClusterSlot.of(bytes: Array("foo{bar}{zap}".utf8)) == 5061)
         #expect(ClusterSlot.of("sluice:api:{10.0.0.1}:tb") == ClusterSlot.of("10.0.0.1"))
-        #expect(ClusterSlot.of("{}") != ClusterSlot.of(""), "an empty tag hashes the whole key")
+        #expect(ClusterSlot.of("{}") == 15257, "an empty tag hashes the whole key")
     }
 
     @Test func commandsAreRoutedByTheirFirstKey() {
