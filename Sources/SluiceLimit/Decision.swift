@@ -20,13 +20,20 @@ public struct Decision: Sendable, Hashable {
     ///
     /// A request whose cost exceeds the quota can never be allowed; its `retryAfter` is then its `resetAfter`.
     public var retryAfter: Duration
+    /// For an allowed request, when the store counted its units, in milliseconds since the epoch on
+    /// the store's clock: what ``RateLimitStore/refund(policy:key:cost:countedAt:on:completion:)`` needs to
+    /// give them back. Nil for a denial, and for an answer no store counted.
+    public var countedAt: Int64?
 
     /// Creates a decision from its parts.
-    public init(allowed: Bool, limit: Int, remaining: Int, resetAfter: Duration, retryAfter: Duration) {
+    public init(
+        allowed: Bool, limit: Int, remaining: Int, resetAfter: Duration, retryAfter: Duration, countedAt: Int64? = nil
+    ) {
         self.allowed = allowed
         self.limit = limit
         self.remaining = remaining
         self.resetAfter = resetAfter
         self.retryAfter = retryAfter
+        self.countedAt = countedAt
     }
 }

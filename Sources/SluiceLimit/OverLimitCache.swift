@@ -5,8 +5,10 @@ import Synchronization
 /// without asking the store. An abusive client then costs no Redis round trip.
 ///
 /// Exact, not approximate: while a denial's `retryAfter` runs, the same request would be
-/// denied by the store anyway (other clients and instances can only consume more). A cached
-/// denial covers requests of the same or a larger cost.
+/// denied by the store anyway (other clients and instances can only consume more; the one
+/// exception, a refund by another instance sharing the store, is described at
+/// ``refund(policy:key:cost:countedAt:on:completion:)``). A cached denial covers requests of
+/// the same or a larger cost.
 ///
 /// ```swift
 /// let store = OverLimitCache(RedisStore(client: try RedisClient(url: "redis://127.0.0.1:6379")))
@@ -61,6 +63,24 @@ public final class OverLimitCache: RateLimitStore {
         let decision = try await store.check(policy: policy, key: key, cost: cost)
         remember(decision, key: key, cost: cost, now: now)
         return decision
+    }
+
+    /// Refunds through to the store and forgets the key's cached denial, which the units given
+    /// back may have ended early. (A refund made by another instance cannot reach this cache:
+    /// its denial stands until `retryAfter`, as long as that instance's request would have held
+    /// the units had it passed.)
+    public func refund(
+        policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, on loop: EventLoop,
+        completion: @escaping (Result<Void, RateLimitError>) -> Void
+    ) {
+        _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
+        store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt, on: loop, completion: completion)
+    }
+
+    /// Refunds through to the store and forgets the key's cached denial.
+    public func refund(policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64) async throws(RateLimitError) {
+        _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
+        try await store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt)
     }
 
     private func shard(_ key: String) -> Shard {

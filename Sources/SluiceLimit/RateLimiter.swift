@@ -45,4 +45,20 @@ public struct RateLimiter: Sendable {
         precondition(cost >= 1, "a request costs at least 1 unit")
         return try await store.check(policy: policy, key: RateLimitKey.make(rule: name, identity: key), cost: cost)
     }
+
+    /// Gives back what an allowed ``check(key:cost:)`` took, for when a later check (another
+    /// limiter) turns the same request away; a denial took nothing, so refunding one does nothing.
+    ///
+    /// ```swift
+    /// let perUser = try await userLimiter.check(key: "user-42")
+    /// let perRoute = try await routeLimiter.check(key: "/search")
+    /// if perUser.allowed && !perRoute.allowed {
+    ///     try await userLimiter.refund(perUser, key: "user-42")
+    /// }
+    /// ```
+    public func refund(_ decision: Decision, key: String, cost: Int = 1) async throws(RateLimitError) {
+        guard let countedAt = decision.countedAt else { return }
+        try await store.refund(
+            policy: policy, key: RateLimitKey.make(rule: name, identity: key), cost: cost, countedAt: countedAt)
+    }
 }

@@ -7,13 +7,19 @@ import Testing
     @Test func countsWithinAWindowAndStartsOverInTheNext() {
         var counter = FixedWindowCounter()
         let first = counter.check(cost: 1, now: 10_000, policy: policy)
-        #expect(first == Decision(allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero))
+        #expect(
+            first
+                == Decision(
+                    allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero, countedAt: 10_000
+                ))
         #expect(counter.check(cost: 1, now: 10_500, policy: policy).remaining == 1)
 
         let lastOfWindow = counter.check(cost: 1, now: 10_999, policy: policy)
         #expect(
             lastOfWindow
-                == Decision(allowed: true, limit: 3, remaining: 0, resetAfter: .milliseconds(1), retryAfter: .zero)
+                == Decision(
+                    allowed: true, limit: 3, remaining: 0, resetAfter: .milliseconds(1), retryAfter: .zero,
+                    countedAt: 10_999)
         )
         let denied = counter.check(cost: 1, now: 10_999, policy: policy)
         #expect(
@@ -29,7 +35,10 @@ import Testing
 
         let firstOfNext = counter.check(cost: 1, now: 11_000, policy: policy)
         #expect(
-            firstOfNext == Decision(allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero)
+            firstOfNext
+                == Decision(
+                    allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero, countedAt: 11_000
+                )
         )
         #expect(counter.windowIndex == 11)
         #expect(counter.count == 1)
@@ -88,5 +97,18 @@ import Testing
         let yearLater = counter.check(cost: 3, now: start + 366 * 86_400_000, policy: policy)
         #expect(yearLater.allowed)
         #expect(yearLater.remaining == 0)
+    }
+
+    @Test func aRefundGivesBackUnitsOfItsOwnWindowOnly() {
+        var counter = FixedWindowCounter()
+        let first = counter.check(cost: 2, now: 10_100, policy: policy)
+        #expect(first.countedAt == 10_100)
+        counter.refund(cost: 2, countedAt: 10_100, policy: policy)
+        #expect(counter.count == 0)
+        #expect(counter.check(cost: 3, now: 10_200, policy: policy).allowed)
+
+        _ = counter.check(cost: 1, now: 11_000, policy: policy)
+        counter.refund(cost: 3, countedAt: 10_200, policy: policy)  // window 10 is over
+        #expect(counter.count == 1)
     }
 }

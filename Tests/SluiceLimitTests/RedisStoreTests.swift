@@ -101,6 +101,21 @@ import Testing
         }
         #expect(allowed == 5)
     }
+
+    @Test func refundExampleFromTheREADMECompilesAndRuns() async throws {
+        // Keep in step with "Use it as a library" in README.md.
+        let perUser = try RateLimiter(
+            name: "user", algorithm: .fixedWindow, limit: 100, window: .seconds(60), store: MemoryStore())
+        let perRoute = try RateLimiter(
+            name: "search", algorithm: .tokenBucket, limit: 2, window: .seconds(1), store: MemoryStore())
+        for _ in 0..<5 {
+            let user = try await perUser.check(key: "user-42")
+            if user.allowed, try await !perRoute.check(key: "/search").allowed {
+                try await perUser.refund(user, key: "user-42")
+            }
+        }
+        #expect(try await perUser.check(key: "user-42").remaining == 97, "only the two that passed both counted")
+    }
 }
 
 /// Fires `checks` checks from `tasks` concurrent tasks; returns how many were allowed and how many failed.

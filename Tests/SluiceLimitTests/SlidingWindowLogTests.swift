@@ -9,10 +9,16 @@ import Testing
     @Test func entriesExpireOneWindowAfterTheyWereRecorded() {
         var log = SlidingWindowLog()
         let first = log.check(cost: 1, now: 0, policy: policy)
-        #expect(first == Decision(allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero))
+        #expect(
+            first
+                == Decision(
+                    allowed: true, limit: 3, remaining: 2, resetAfter: .seconds(1), retryAfter: .zero, countedAt: 0))
         #expect(log.check(cost: 1, now: 100, policy: policy).remaining == 1)
         let last = log.check(cost: 1, now: 200, policy: policy)
-        #expect(last == Decision(allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero))
+        #expect(
+            last
+                == Decision(
+                    allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero, countedAt: 200))
 
         let denied = log.check(cost: 1, now: 500, policy: policy)
         #expect(
@@ -30,7 +36,8 @@ import Testing
         let oldestExpired = log.check(cost: 1, now: 1_000, policy: policy)
         #expect(
             oldestExpired
-                == Decision(allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero)
+                == Decision(
+                    allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero, countedAt: 1_000)
         )
     }
 
@@ -89,7 +96,10 @@ import Testing
         _ = log.check(cost: 3, now: start, policy: policy)
         let yearLater = log.check(cost: 3, now: start + 366 * 86_400_000, policy: policy)
         #expect(
-            yearLater == Decision(allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero)
+            yearLater
+                == Decision(
+                    allowed: true, limit: 3, remaining: 0, resetAfter: .seconds(1), retryAfter: .zero,
+                    countedAt: start + 366 * 86_400_000)
         )
     }
 
@@ -98,6 +108,7 @@ import Testing
         _ = log.check(cost: 1, now: 5_000, policy: policy)
         let earlier = log.check(cost: 1, now: 4_000, policy: policy)
         #expect(earlier.allowed)
+        #expect(earlier.countedAt == 5_000)
         #expect(earlier.resetAfter == .seconds(2))
         #expect(log.expiresAt(policy: policy) == 6_000)
     }
@@ -138,5 +149,24 @@ import Testing
         #expect(allowedUnits.count > 500)
         // Expired runs are discarded as it goes: storage stays near one window's worth of runs.
         #expect(log.storedRunCapacity <= 4 * limit)
+    }
+
+    @Test func aRefundTakesUnitsOutOfTheirOwnMillisecond() {
+        var log = SlidingWindowLog()
+        _ = log.check(cost: 2, now: 0, policy: policy)
+        _ = log.check(cost: 1, now: 100, policy: policy)
+        log.refund(cost: 1, countedAt: 0)
+        let refilled = log.check(cost: 1, now: 150, policy: policy)
+        #expect(refilled.allowed)
+        #expect(!log.check(cost: 1, now: 150, policy: policy).allowed)
+
+        // The refunded unit was one of those at 0: the one left there expires at 1,000.
+        #expect(log.check(cost: 1, now: 1_000, policy: policy).allowed)
+
+        log.refund(cost: 1, countedAt: 100)  // empties that millisecond's run
+        log.refund(cost: 1, countedAt: 7)  // nothing was counted then
+        let afterEmptyRun = log.check(cost: 1, now: 1_050, policy: policy)
+        #expect(afterEmptyRun.allowed && afterEmptyRun.remaining == 0)
+        #expect(log.check(cost: 1, now: 1_050, policy: policy).retryAfter == .milliseconds(100))
     }
 }

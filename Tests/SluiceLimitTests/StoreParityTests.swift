@@ -4,7 +4,8 @@ import SluiceTestSupport
 import Testing
 
 /// One table of cases, two stores: the memory store and the Redis store (on the client's clock,
-/// so the test drives time) must give the same decisions, field for field.
+/// so the test drives time) must give the same decisions, field for field, and take back the same
+/// on a refund.
 @Suite struct StoreParityTests {
     /// Keys expire in real time while this test drives a manual clock: a long grace keeps a slow
     /// machine's real seconds from expiring keys the manual clock still needs. Decisions never
@@ -94,8 +95,70 @@ import Testing
                 for (index, step) in scenario.steps.enumerated() {
                     time.advance(by: .milliseconds(step.advance))
                     let decision = try await store.check(policy: scenario.policy, key: "parity:{k}", cost: step.cost)
-                    #expect(decision == step.expected, "\(name) store, step \(index) (\(step))")
+                    var expected = step.expected
+                    expected.countedAt = expected.allowed ? time.nowMilliseconds() : nil
+                    #expect(decision == expected, "\(name) store, step \(index) (\(step))")
                 }
+            }
+        }
+    }
+
+    /// A refund gives back exactly what an allowed check took: on Redis even when denied cost-1
+    /// fixed-window checks have pushed the counter past the limit, and never into a later window.
+    @Test(arguments: RateLimitAlgorithm.allCases)
+    func aRefundGivesBackWhatTheCheckTook(algorithm: RateLimitAlgorithm) async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: Self.start)
+            let stores: [(String, any RateLimitStore)] = [
+                ("memory", MemoryStore(timeSource: time)),
+                ("redis", RedisStore(client: client, clock: .client, expiryGrace: Self.grace, timeSource: time)),
+            ]
+            for (name, store) in stores {
+                time.set(milliseconds: Self.start)
+                let limiter = try RateLimiter(
+                    name: "refund", algorithm: algorithm, limit: 3, window: .seconds(3_600),
+                    burst: algorithm == .tokenBucket ? 3 : nil, store: store)
+                var allowed: [Decision] = []
+                for _ in 0..<3 {
+                    time.advance(by: .milliseconds(10))
+                    allowed.append(try await limiter.check(key: "client"))
+                }
+                let denied = try await limiter.check(key: "client")
+                _ = try await limiter.check(key: "client")
+                #expect(allowed.allSatisfy(\.allowed) && !denied.allowed, "\(name)")
+                #expect(denied.countedAt == nil, "\(name): a denial took nothing to give back")
+
+                try await limiter.refund(denied, key: "client")
+                #expect(try await !limiter.check(key: "client").allowed, "\(name): refunding a denial gives nothing")
+                try await limiter.refund(allowed[1], key: "client")
+                let afterRefund = try await limiter.check(key: "client")
+                #expect(afterRefund.allowed && afterRefund.remaining == 0, "\(name): \(afterRefund)")
+                #expect(try await !limiter.check(key: "client").allowed, "\(name): exactly one unit came back")
+            }
+        }
+    }
+
+    @Test func aFixedWindowRefundNeverReachesALaterWindow() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: Self.start)
+            let stores: [(String, any RateLimitStore)] = [
+                ("memory", MemoryStore(timeSource: time)),
+                ("redis", RedisStore(client: client, clock: .client, expiryGrace: Self.grace, timeSource: time)),
+            ]
+            for (name, store) in stores {
+                time.set(milliseconds: Self.start)
+                let limiter = try RateLimiter(
+                    name: "late", algorithm: .fixedWindow, limit: 3, window: .seconds(1), store: store)
+                let old = try await limiter.check(key: "client")
+                time.advance(by: .seconds(1))
+                _ = try await limiter.check(key: "client")
+                try await limiter.refund(old, key: "client")
+                let next = try await limiter.check(key: "client")
+                #expect(next.remaining == 1, "\(name): the new window's two units stay counted, got \(next)")
             }
         }
     }
@@ -120,7 +183,14 @@ import Testing
                 let actual = try await redis.check(policy: policy, key: "random:{k}", cost: cost)
                 #expect(
                     actual == expected, "check \(index) at +\(time.nowMilliseconds() - Self.start) ms, cost \(cost)")
-                if actual.allowed { allowedAt += Array(repeating: time.nowMilliseconds(), count: cost) }
+                guard let countedAt = actual.countedAt else { continue }
+                allowedAt += Array(repeating: countedAt, count: cost)
+                // One allowed check in four is turned away by a later rule and refunded.
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    memory.refund(policy: policy, key: "random:{k}", cost: cost, countedAt: countedAt)
+                    try await redis.refund(policy: policy, key: "random:{k}", cost: cost, countedAt: countedAt)
+                    allowedAt.removeLast(cost)
+                }
             }
             if algorithm == .slidingWindow {
                 // No interval (t - window, t] ever holds more than `limit` allowed units.

@@ -122,4 +122,19 @@ import Testing
         #expect(!bucket.check(cost: 1, now: start + 999, policy: policy).allowed)
         #expect(bucket.check(cost: 1, now: start + 1_000, policy: policy).allowed)
     }
+
+    @Test func aRefundPutsTokensBackUpToTheBurst() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(1), burst: 3)
+        var bucket = TokenBucket.full(for: policy, at: start)
+        let taken = bucket.check(cost: 2, now: start, policy: policy)
+        #expect(taken.allowed && taken.remaining == 1)
+        #expect(taken.countedAt == start)
+        bucket.refund(cost: 2, policy: policy)
+        #expect(bucket.check(cost: 3, now: start, policy: policy).allowed)
+
+        // Half a token has refilled by the refund; both together stop at the burst.
+        bucket.refund(cost: 3, policy: policy)
+        #expect(bucket.check(cost: 3, now: start + 500, policy: policy).allowed)
+        #expect(!bucket.check(cost: 1, now: start + 500, policy: policy).allowed)
+    }
 }

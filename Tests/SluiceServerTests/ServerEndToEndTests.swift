@@ -143,6 +143,30 @@ import Testing
         }
     }
 
+    /// A per-client rule and, after it, a tighter per-route rule: requests the route rule denies
+    /// must not use up the client's quota.
+    @Test(arguments: RateLimitAlgorithm.allCases)
+    func aDenialConsumesFromNoRule(algorithm: RateLimitAlgorithm) async throws {
+        let rules = [
+            Rule(name: "client", policy: try RateLimitPolicy(algorithm: algorithm, limit: 10, window: .seconds(60))),
+            Rule(
+                name: "search", match: RuleMatch(pathPrefix: "/search"), identity: [.path],
+                policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(60))),
+        ]
+        try await withRedisServer { redis in
+            for store in ["memory", redis.url] {
+                try await Self.withApp(rules: rules, store: store) { _, port, _ in
+                    let client = try RawHTTPClient(port: port)
+                    let statuses = try (0..<6).map { _ in try client.get("/search").status }
+                    #expect(statuses == [200, 200, 429, 429, 429, 429], "\(store)")
+                    let other = try client.get("/other")
+                    #expect(other.status == 200)
+                    #expect(other.header("X-RateLimit-Remaining") == "7", "\(store): only the two allowed counted")
+                }
+            }
+        }
+    }
+
     @Test func readinessFailsWhileRedisIsDown() async throws {
         let redis = try RedisServer()
         try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 4)], store: redis.url) {

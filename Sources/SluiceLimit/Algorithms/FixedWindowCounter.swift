@@ -45,8 +45,16 @@ public struct FixedWindowCounter: Sendable, Hashable {
             limit: policy.limit,
             remaining: max(0, policy.limit - counted),
             resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(allowed ? 0 : resetAfter)
+            retryAfter: .milliseconds(allowed ? 0 : resetAfter),
+            countedAt: allowed ? now : nil
         )
+    }
+
+    /// Gives back `cost` units counted at `countedAt` (a later check denied the same request);
+    /// nothing once their window has passed, as a new window owes them nothing.
+    public mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
+        guard Self.floorDivide(countedAt, by: policy.windowMilliseconds) == windowIndex else { return }
+        count = max(0, count - cost)
     }
 
     /// The first instant (milliseconds since the epoch) from which this state is indistinguishable from a new

@@ -51,9 +51,10 @@ public struct SlidingWindowLog: Sendable, Hashable {
         let expiredUnits = unitsBefore(firstLiveRun)
         let liveUnits = (runs.last?.cumulativeUnits ?? 0) - expiredUnits
         let allowed = liveUnits + cost <= policy.limit
+        var countedAt: Int64?
         if allowed {
             discardRuns(before: firstLiveRun)
-            record(cost, at: now)
+            countedAt = record(cost, at: now)
         }
         let counted = allowed ? liveUnits + cost : liveUnits
         let resetAfter = counted == 0 ? 0 : runs[runs.count - 1].timestamp + window - now
@@ -73,8 +74,24 @@ public struct SlidingWindowLog: Sendable, Hashable {
             limit: policy.limit,
             remaining: max(0, policy.limit - counted),
             resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(retryAfter)
+            retryAfter: .milliseconds(retryAfter),
+            countedAt: countedAt
         )
+    }
+
+    /// Takes back `cost` units recorded at `countedAt` (a later check denied the same request).
+    /// Units recorded in one millisecond are alike, so any of them will do; none are left once
+    /// they have been discarded as expired.
+    public mutating func refund(cost: Int, countedAt: Int64) {
+        let index = partitionPoint(from: 0) { $0.timestamp >= countedAt }
+        guard index < runs.count, runs[index].timestamp == countedAt else { return }
+        let taken = min(cost, runs[index].cumulativeUnits - unitsBefore(index))
+        for later in index..<runs.count {
+            runs[later].cumulativeUnits -= taken
+        }
+        if runs[index].cumulativeUnits == unitsBefore(index) {
+            runs.remove(at: index)
+        }
     }
 
     /// The first instant (milliseconds since the epoch) from which every recorded unit has expired, so a store may
@@ -116,15 +133,17 @@ public struct SlidingWindowLog: Sendable, Hashable {
         }
     }
 
-    private mutating func record(_ units: Int, at now: Int64) {
+    /// Records `units` at `now`, or at the newest stored time if that is later, and returns which.
+    private mutating func record(_ units: Int, at now: Int64) -> Int64 {
         guard let newest = runs.last else {
             runs.append(Run(timestamp: now, cumulativeUnits: units))
-            return
+            return now
         }
         if newest.timestamp >= now {
             runs[runs.count - 1].cumulativeUnits += units
-        } else {
-            runs.append(Run(timestamp: now, cumulativeUnits: newest.cumulativeUnits + units))
+            return newest.timestamp
         }
+        runs.append(Run(timestamp: now, cumulativeUnits: newest.cumulativeUnits + units))
+        return now
     }
 }

@@ -66,8 +66,16 @@ public struct TokenBucket: Sendable, Hashable {
             limit: policy.burst,
             remaining: Int(available / window),
             resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(retryAfter)
+            retryAfter: .milliseconds(retryAfter),
+            countedAt: allowed ? now : nil
         )
+    }
+
+    /// Puts back the `cost` tokens a check took (a later check denied the same request), up to
+    /// the capacity. Adding to the level at `updatedAt` equals adding after the refill since,
+    /// because both are capped at the capacity.
+    public mutating func refund(cost: Int, policy: RateLimitPolicy) {
+        level = min(Self.capacity(of: policy), level + Int64(cost) * policy.windowMilliseconds)
     }
 
     /// When the bucket is full again and the state can be forgotten (a new bucket starts full).

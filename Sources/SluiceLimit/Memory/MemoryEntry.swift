@@ -57,6 +57,21 @@ struct MemoryEntry {
             }
         }
 
+        /// Gives back what an allowed check took; see ``RateLimitStore/refund(policy:key:cost:countedAt:on:completion:)``.
+        mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
+            switch consume self {
+            case .fixedWindow(var counter):
+                counter.refund(cost: cost, countedAt: countedAt, policy: policy)
+                self = .fixedWindow(counter)
+            case .slidingWindow(var log):
+                log.refund(cost: cost, countedAt: countedAt)
+                self = .slidingWindow(log)
+            case .tokenBucket(var bucket):
+                bucket.refund(cost: cost, policy: policy)
+                self = .tokenBucket(bucket)
+            }
+        }
+
         private static func heapBytes(of log: SlidingWindowLog) -> Int {
             log.storedRunCapacity == 0
                 ? 0 : MemoryEntry.heapObjectHeaderBytes + log.storedRunCapacity * MemoryEntry.bytesPerRun
@@ -97,5 +112,13 @@ struct MemoryEntry {
         let outcome = state.check(cost: cost, now: now, policy: policy)
         expiresAt = outcome.expiresAt
         return (outcome.decision, heapByteChange + outcome.heapByteChange)
+    }
+
+    /// Gives back what an allowed check under `policy` took, unless the key has since moved to
+    /// another algorithm. The expiry stays: a refund can only make the state expire sooner, and
+    /// a state kept past its expiry still decides as a new one would.
+    mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
+        guard state.algorithm == policy.algorithm else { return }
+        state.refund(cost: cost, countedAt: countedAt, policy: policy)
     }
 }

@@ -60,6 +60,14 @@ struct MemoryShard: ~Copyable {
         return outcome.decision
     }
 
+    /// Gives back what an allowed check of the key took; nothing if the key has been forgotten.
+    mutating func refund(
+        policy: RateLimitPolicy, key: UnsafeRawBufferPointer, hash: UInt64, cost: Int, countedAt: Int64
+    ) {
+        guard let slot = table.find(hash: hash, key: key) else { return }
+        table.updateEntry(inSlot: slot) { $0.refund(cost: cost, countedAt: countedAt, policy: policy) }
+    }
+
     /// Forgets every entry that has expired by `now` and releases the memory the table no longer needs.
     mutating func sweep(now: Int64) {
         keepOnly(sizedFor: 0) { _, expiresAt in expiresAt > now }

@@ -77,16 +77,25 @@ public final class MemoryStore: Sendable {
     ///   - cost: Units the request consumes, at least 1.
     ///   - now: Milliseconds since the Unix epoch.
     public func check(policy: RateLimitPolicy, key: String, cost: Int = 1, now: Int64) -> Decision {
-        let decision = key.utf8.withContiguousStorageIfAvailable { bytes in
-            check(policy: policy, key: UnsafeRawBufferPointer(bytes), cost: cost, now: now)
+        withShard(of: key) { shard, bytes, hash in
+            shard.check(policy: policy, key: bytes, hash: hash, cost: cost, now: now)
         }
-        if let decision {
-            return decision
-        }
-        // A string whose UTF-8 is not stored contiguously (bridged from Objective-C): copy it once.
-        var contiguous = key
-        return contiguous.withUTF8 { bytes in
-            check(policy: policy, key: UnsafeRawBufferPointer(bytes), cost: cost, now: now)
+    }
+
+    /// Gives back the `cost` units that an allowed check of `key` took at `countedAt` (its
+    /// decision's ``Decision/countedAt``), because a later check denied the same request.
+    /// Thread-safe.
+    ///
+    /// ```swift
+    /// let first = store.check(policy: perClient, key: "client:{203.0.113.7}")
+    /// let second = store.check(policy: perRoute, key: "route:{/search}")
+    /// if !second.allowed, let countedAt = first.countedAt {
+    ///     store.refund(policy: perClient, key: "client:{203.0.113.7}", cost: 1, countedAt: countedAt)
+    /// }
+    /// ```
+    public func refund(policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64) {
+        withShard(of: key) { shard, bytes, hash in
+            shard.refund(policy: policy, key: bytes, hash: hash, cost: cost, countedAt: countedAt)
         }
     }
 
@@ -118,13 +127,29 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    /// Checks a key given as its UTF-8 bytes.
-    private func check(policy: RateLimitPolicy, key: UnsafeRawBufferPointer, cost: Int, now: Int64) -> Decision {
+    /// Runs `body` on the locked shard that holds `key`, with the key's UTF-8 bytes and hash.
+    @inline(__always)
+    private func withShard<Result: Sendable>(
+        of key: String, _ body: (inout MemoryShard, UnsafeRawBufferPointer, UInt64) -> Result
+    ) -> Result {
+        let result = key.utf8.withContiguousStorageIfAvailable { bytes in
+            withShard(of: UnsafeRawBufferPointer(bytes), body)
+        }
+        if let result {
+            return result
+        }
+        // A string whose UTF-8 is not stored contiguously (bridged from Objective-C): copy it once.
+        var contiguous = key
+        return contiguous.withUTF8 { bytes in withShard(of: UnsafeRawBufferPointer(bytes), body) }
+    }
+
+    @inline(__always)
+    private func withShard<Result: Sendable>(
+        of key: UnsafeRawBufferPointer, _ body: (inout MemoryShard, UnsafeRawBufferPointer, UInt64) -> Result
+    ) -> Result {
         let hash = hasher.hash(key)
         // The high bits of `hash × count` pick the shard, leaving the low bits to the table inside it.
         let shard = Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(shards.count)).high)
-        return shards.withLock(shard: shard) { shard in
-            shard.check(policy: policy, key: key, hash: hash, cost: cost, now: now)
-        }
+        return shards.withLock(shard: shard) { shard in body(&shard, key, hash) }
     }
 }

@@ -5,7 +5,8 @@ import SluiceRedis
 ///
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
 /// (so that Sluice instances with skewed clocks agree), and returns
-/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`. Every key written gets an expiry:
+/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`, followed for an allowed request
+/// by the time its units were counted, which a refund names. Every key written gets an expiry:
 /// the time after which its state no longer matters, plus a grace (the last `ARGV`) so that a
 /// command delayed in flight, or a clock running a little apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
@@ -71,7 +72,7 @@ public enum RedisLimitScripts {
             redis.call('ZADD', KEYS[1], unpack(members))
             redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
             redis.call('PEXPIRE', KEYS[2], window + tonumber(ARGV[5]))
-            return {1, limit - count - cost, window, 0}
+            return {1, limit - count - cost, window, 0, now}
             """)
 
     /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so
@@ -100,6 +101,42 @@ public enum RedisLimitScripts {
             local reset = waitFor(capacity)
             redis.call('HSET', KEYS[1], 'level', string.format('%d', level), 'at', string.format('%d', math.max(now, at)))
             redis.call('PEXPIRE', KEYS[1], reset + tonumber(ARGV[6]))
-            return {1, math.floor(level / window), reset, 0}
+            return {1, math.floor(level / window), reset, 0, now}
             """)
+
+    // Refunds: give back what an allowed check took, because a later rule denied the request.
+    // Each leaves the key's expiry as it is (a refund only makes the state expire sooner) and
+    // writes nothing to a key that has expired, so no key is ever left without an expiry.
+
+    /// KEYS[1] = the window's counter. ARGV: limit, cost. Counts above the limit are increments
+    /// of denied cost-1 requests (see `RedisStore`), so the allowed units are `min(count, limit)`.
+    static let fixedWindowRefund = RedisScript(
+        """
+        local count = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        if count < 0 then return 0 end
+        local target = math.max(0, math.min(count, tonumber(ARGV[1])) - tonumber(ARGV[2]))
+        if count > target then redis.call('DECRBY', KEYS[1], count - target) end
+        return 1
+        """)
+
+    /// KEYS[1] = the log. ARGV: when the units were counted, cost. Members counted in the same
+    /// millisecond are alike, so any `cost` of them will do.
+    static let slidingWindowRefund = RedisScript(
+        """
+        local members = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        if #members > 0 then redis.call('ZREM', KEYS[1], unpack(members)) end
+        return #members
+        """)
+
+    /// KEYS[1] = the bucket. ARGV: window ms, burst, cost. Adding to the stored level equals
+    /// adding after the refill since, because both are capped at the capacity.
+    static let tokenBucketRefund = RedisScript(
+        """
+        local level = tonumber(redis.call('HGET', KEYS[1], 'level'))
+        if level == nil then return 0 end
+        local window = tonumber(ARGV[1])
+        level = math.min(tonumber(ARGV[2]) * window, level + tonumber(ARGV[3]) * window)
+        redis.call('HSET', KEYS[1], 'level', string.format('%d', level))
+        return 1
+        """)
 }

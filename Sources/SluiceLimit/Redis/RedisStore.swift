@@ -96,12 +96,12 @@ public final class RedisStore: RateLimitStore {
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
         let reply: (Result<RESPValue, RedisError>) -> Void = { result in
-            completion(Self.decision(from: result, policy: policy, key: base))
+            completion(Self.decision(from: result, policy: policy, key: base, countedAt: now))
         }
         switch policy.algorithm {
         case .fixedWindow:
             let index = now / window
-            let counter = "\(base):fw:\(index)"
+            let counter = Self.fixedWindowCounter(base, index: index)
             let left = (index + 1) * window - now
             if cost == 1 {
                 router.send(["INCRBY", .string(counter), 1], timeout: timeout) { result in
@@ -112,7 +112,8 @@ public final class RedisStore: RateLimitStore {
                         guard let count = value.int else {
                             return completion(.failure(Self.unexpected(value, key: base)))
                         }
-                        completion(.success(Self.fixedWindowDecision(count: count, policy: policy, left: left)))
+                        completion(
+                            .success(Self.fixedWindowDecision(count: count, policy: policy, left: left, now: now)))
                     }
                 }
                 router.send(
@@ -143,30 +144,91 @@ public final class RedisStore: RateLimitStore {
         }
     }
 
+    /// Gives back what an allowed check took, with one script on the key's node.
+    public func refund(
+        policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, on loop: EventLoop,
+        completion: @escaping (Result<Void, RateLimitError>) -> Void
+    ) {
+        refund(
+            policy: policy, key: key, cost: cost, countedAt: countedAt, router: client.router(on: loop),
+            completion: completion)
+    }
+
+    /// Gives back what an allowed check took, from any task.
+    public func refund(policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64) async throws(RateLimitError) {
+        let result = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<Result<Void, RateLimitError>, Never>) in
+            client.withRouter { [self] router in
+                refund(policy: policy, key: key, cost: cost, countedAt: countedAt, router: router) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        try result.get()
+    }
+
+    private func refund(
+        policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, router: RedisRouter,
+        completion: @escaping (Result<Void, RateLimitError>) -> Void
+    ) {
+        let base = "\(prefix):\(key)"
+        let window = policy.windowMilliseconds
+        let (script, key, arguments): (RedisScript, String, [RESPArgument]) =
+            switch policy.algorithm {
+            case .fixedWindow:
+                (
+                    RedisLimitScripts.fixedWindowRefund, Self.fixedWindowCounter(base, index: countedAt / window),
+                    [.integer(Int64(policy.limit)), .integer(Int64(cost))]
+                )
+            case .slidingWindow:
+                (RedisLimitScripts.slidingWindowRefund, "\(base):sw", [.integer(countedAt), .integer(Int64(cost))])
+            case .tokenBucket:
+                (
+                    RedisLimitScripts.tokenBucketRefund, "\(base):tb",
+                    [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost))]
+                )
+            }
+        router.evalScript(script, keys: [.string(key)], arguments: arguments, timeout: budget) {
+            result in
+            completion(
+                result.map { _ in () }.mapError {
+                    RateLimitError(message: "refund for \(base) failed: \($0)", redisError: $0)
+                })
+        }
+    }
+
+    private static func fixedWindowCounter(_ base: String, index: Int64) -> String {
+        "\(base):fw:\(index)"
+    }
+
     /// Cost 1 needs no script: exactly `limit` increments see a count within the limit.
-    private static func fixedWindowDecision(count: Int64, policy: RateLimitPolicy, left: Int64) -> Decision {
+    private static func fixedWindowDecision(count: Int64, policy: RateLimitPolicy, left: Int64, now: Int64) -> Decision
+    {
         let allowed = count <= Int64(policy.limit)
         return Decision(
             allowed: allowed, limit: policy.limit, remaining: Int(max(0, Int64(policy.limit) - count)),
-            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left))
+            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left),
+            countedAt: allowed ? now : nil)
     }
 
-    /// Reads a script's `{allowed, remaining, resetAfter, retryAfter}`.
+    /// Reads a script's `{allowed, remaining, resetAfter, retryAfter[, countedAt]}`; an allowed
+    /// answer without the last field was counted at the client's `countedAt`.
     private static func decision(
-        from result: Result<RESPValue, RedisError>, policy: RateLimitPolicy, key: String
+        from result: Result<RESPValue, RedisError>, policy: RateLimitPolicy, key: String, countedAt: Int64
     ) -> Result<Decision, RateLimitError> {
         switch result {
         case .failure(let error):
             return .failure(storeError(error, key: key))
         case .success(let value):
-            guard case .array(let fields) = value, fields.count == 4,
+            guard case .array(let fields) = value, fields.count == 4 || fields.count == 5,
                 let allowed = fields[0].int, let remaining = fields[1].int, let reset = fields[2].int,
                 let retry = fields[3].int
             else { return .failure(unexpected(value, key: key)) }
             return .success(
                 Decision(
                     allowed: allowed == 1, limit: policy.burst, remaining: Int(max(0, remaining)),
-                    resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry))))
+                    resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)),
+                    countedAt: allowed == 1 ? (fields.count == 5 ? fields[4].int : nil) ?? countedAt : nil))
         }
     }
 

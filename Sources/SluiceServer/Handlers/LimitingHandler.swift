@@ -8,7 +8,8 @@ import SluiceNet
 /// rate-limit headers of the most restrictive rule.
 ///
 /// Rules are checked one after another and checking stops at the first denial, so rules after
-/// a denying rule consume nothing. When the store fails or exceeds its budget, the rule's
+/// a denying rule consume nothing; what the rules before it took is refunded, so a denied
+/// request consumes from none. When the store fails or exceeds its budget, the rule's
 /// ``StoreFailurePolicy`` decides; the first such failure after a healthy period logs
 /// `store_degraded_start`, the first answer after it `store_degraded_end`.
 public final class LimitingHandler: HTTPRequestHandler {
@@ -50,40 +51,51 @@ public final class LimitingHandler: HTTPRequestHandler {
                 peer: request.peer, forwardedFor: head.headers.all(name: "X-Forwarded-For"),
                 forwarded: head.headers.all(name: "Forwarded")))
         let started = MonotonicClock.now()
-        check(matched, at: 0, request: request, client: client, decisions: []) { [self] decisions in
+        check(matched, at: 0, request: request, client: client, checked: []) { [self] checked in
             metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - started)
-            answer(request, responder: responder, decisions: decisions)
+            answer(request, responder: responder, checked: checked)
         }
     }
 
+    /// One rule's decision, with the key and the store that made it, for a refund.
+    private struct CheckedRule {
+        let rule: Rule
+        let key: String
+        let decision: Decision
+        let store: any RateLimitStore
+    }
+
     private func check(
-        _ rules: [Rule], at index: Int, request: HTTPRequest, client: String, decisions: [(Rule, Decision)],
-        completion: @escaping ([(Rule, Decision)]) -> Void
+        _ rules: [Rule], at index: Int, request: HTTPRequest, client: String, checked: [CheckedRule],
+        completion: @escaping ([CheckedRule]) -> Void
     ) {
-        guard index < rules.count else { return completion(decisions) }
+        guard index < rules.count else { return completion(checked) }
         let rule = rules[index]
         let key = RateLimitKey.make(rule: rule.name, identity: identity(for: rule, request: request, client: client))
-        let decided: (Decision?) -> Void = { [self] decision in
-            var decisions = decisions
+        let decided: (Decision?, any RateLimitStore) -> Void = { [self] decision, store in
+            var checked = checked
             if let decision {
                 metrics.recordDecision(rule: rule.name, allowed: decision.allowed, shadow: rule.shadow)
-                decisions.append((rule, decision))
-                if !decision.allowed && !rule.shadow { return completion(decisions) }
+                checked.append(CheckedRule(rule: rule, key: key, decision: decision, store: store))
+                if !decision.allowed && !rule.shadow {
+                    refundAllowed(checked, loop: request.loop)
+                    return completion(checked)
+                }
             }
-            check(rules, at: index + 1, request: request, client: client, decisions: decisions, completion: completion)
+            check(rules, at: index + 1, request: request, client: client, checked: checked, completion: completion)
         }
         store.check(policy: rule.policy, key: key, cost: rule.cost, on: request.loop) { [self] result in
             switch result {
             case .success(let decision):
                 if metrics.recordStoreAnswered() { ServerLog.event("store_degraded_end", ["rule": rule.name]) }
-                decided(decision)
+                decided(decision, store)
             case .failure(let error):
                 if metrics.recordStoreFailure(rule: rule.name, policy: rule.onStoreFailure.rawValue) {
                     ServerLog.event(
                         "store_degraded_start",
                         ["rule": rule.name, "policy": rule.onStoreFailure.rawValue, "error": error.description])
                 }
-                decideWithoutStore(rule, key: key, loop: request.loop, then: decided)
+                decideWithoutStore(rule, key: key, loop: request.loop) { [localStore] in decided($0, localStore) }
             }
         }
     }
@@ -108,6 +120,21 @@ public final class LimitingHandler: HTTPRequestHandler {
         }
     }
 
+    /// Gives back what the rules before a denial took. The answer does not wait for the refunds;
+    /// a failed one is logged and leaves its units taken (denying early, never allowing extra).
+    private func refundAllowed(_ checked: [CheckedRule], loop: EventLoop) {
+        for entry in checked {
+            guard let countedAt = entry.decision.countedAt else { continue }
+            entry.store.refund(
+                policy: entry.rule.policy, key: entry.key, cost: entry.rule.cost, countedAt: countedAt, on: loop
+            ) { result in
+                if case .failure(let error) = result {
+                    ServerLog.event("refund_failed", ["rule": entry.rule.name, "error": error.description])
+                }
+            }
+        }
+    }
+
     private func identity(for rule: Rule, request: HTTPRequest, client: String) -> String {
         rule.identity.map { source in
             switch source {
@@ -118,8 +145,8 @@ public final class LimitingHandler: HTTPRequestHandler {
         }.joined(separator: "|")
     }
 
-    private func answer(_ request: HTTPRequest, responder: HTTPResponder, decisions: [(Rule, Decision)]) {
-        let enforced = decisions.filter { !$0.0.shadow }
+    private func answer(_ request: HTTPRequest, responder: HTTPResponder, checked: [CheckedRule]) {
+        let enforced = checked.filter { !$0.rule.shadow }.map { ($0.rule, $0.decision) }
         let now = timeSource.nowMilliseconds()
         if let (rule, denial) = enforced.filter({ !$0.1.allowed }).max(by: { $0.1.retryAfter < $1.1.retryAfter }) {
             var response = RateLimitedResponse.make(rule: rule, decision: denial)
