@@ -23,6 +23,11 @@ final class ReloadableHandler: HTTPRequestHandler, @unchecked Sendable {
         slots[ObjectIdentifier(request.loop)]!.handler.handle(request, responder: responder)
     }
 
+    /// The handler `loop` serves with now; call on `loop`.
+    func current(on loop: EventLoop) -> any HTTPRequestHandler {
+        slots[ObjectIdentifier(loop)]!.handler
+    }
+
     /// Installs `handler` on every loop; requests already in flight finish with the old one.
     func replace(with handler: any HTTPRequestHandler) {
         for loop in loops {

@@ -54,9 +54,17 @@ public final class SluiceApp: Sendable {
         let redis = redis
         adminServer = HTTPServer(
             settings: HTTPServerSettings(), group: group,
-            handler: AdminHandler(metrics: metrics) { loop, answer in
-                guard let redis else { return answer(true) }
-                redis.router(on: loop).send(["PING"], timeout: .seconds(1)) { answer((try? $0.get()) != nil) }
+            handler: AdminHandler(metrics: metrics) { [handler] loop, answer in
+                guard let redis else { return answer(.ready) }
+                redis.router(on: loop).send(["PING"], timeout: .seconds(1)) { result in
+                    if case .success = result { return answer(.ready) }
+                    let rules = (handler.current(on: loop) as? LimitingHandler)?.rules ?? []
+                    if let denying = rules.first(where: { $0.onStoreFailure == .deny }) {
+                        answer(.unready("store unreachable and rule \(denying.name) denies without it"))
+                    } else {
+                        answer(.degraded("store unreachable; rules decide by their onStoreFailure policy"))
+                    }
+                }
             })
     }
 

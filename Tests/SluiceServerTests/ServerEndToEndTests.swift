@@ -167,14 +167,26 @@ import Testing
         }
     }
 
-    @Test func readinessFailsWhileRedisIsDown() async throws {
+    /// Redis down: ready but degraded while every rule still serves by its policy; not ready
+    /// once a rule denies without the store.
+    @Test func readinessFollowsTheStoreAndTheRulesFailurePolicies() async throws {
         let redis = try RedisServer()
-        try await Self.withApp(rules: [Self.rule(.fixedWindow, limit: 4)], store: redis.url) {
-            (_, _, admin) async throws in
+        let allowing = Self.rule(.fixedWindow, limit: 4)
+        var denying = Self.rule(.fixedWindow, limit: 4)
+        denying.onStoreFailure = .deny
+        try await Self.withApp(rules: [allowing], store: redis.url) { (app, _, admin) async throws in
             let ready = try RawHTTPClient(port: admin).get("/readyz")
-            #expect(ready.status == 200, "\(ready.text)")
+            #expect(ready.status == 200 && !ready.text.contains("degraded"), "\(ready.text)")
             redis.stop()
-            #expect(try RawHTTPClient(port: admin).get("/readyz").status == 503)
+            let degraded = try RawHTTPClient(port: admin).get("/readyz")
+            #expect(degraded.status == 200 && degraded.text.hasPrefix("ready, degraded"), "\(degraded.text)")
+
+            var reloaded = app.configuration
+            reloaded.rules = [allowing, denying]
+            app.reload(reloaded)
+            try await Task.sleep(for: .milliseconds(50))  // the loops install the new rules
+            let unready = try RawHTTPClient(port: admin).get("/readyz")
+            #expect(unready.status == 503 && unready.text.contains("rule r denies"), "\(unready.text)")
         }
     }
 }
