@@ -108,8 +108,15 @@ public final class SluiceApp: Sendable {
         )
     }
 
+    /// Checks what ``init(configuration:)`` would refuse, without starting or resolving anything
+    /// (`sluice --check`): the upstream URL and the store URL.
+    public static func check(_ configuration: ServerConfiguration) throws(ConfigurationError) {
+        if let url = configuration.upstream { _ = try upstreamAddress(url) }
+        _ = try storeConfiguration(configuration.store)
+    }
+
     /// `http://host:port` (a path or `https` is refused: Sluice forwards to one plain-HTTP origin).
-    static func upstreamAddress(_ url: String) throws -> HostAndPort {
+    static func upstreamAddress(_ url: String) throws(ConfigurationError) -> HostAndPort {
         guard url.hasPrefix("http://") else {
             throw ConfigurationError(
                 field: "upstream", message: "\"\(url)\" must be http://host:port (TLS is not supported)")
@@ -127,13 +134,16 @@ public final class SluiceApp: Sendable {
     private static func makeStore(
         _ configuration: ServerConfiguration, group: EventLoopGroup
     ) throws -> (any RateLimitStore, RedisClient?) {
-        let url = configuration.store
-        if url == "memory" { return (MemoryStore(), nil) }
-        do {
-            let client = try RedisClient(configuration: try RedisConfiguration(url: url), group: group)
-            let store = RedisStore(client: client, budget: configuration.storeBudget)
-            return (configuration.overLimitCache ? OverLimitCache(store) : store, client)
-        } catch let error as RedisConfigurationError {
+        guard let redisConfiguration = try storeConfiguration(configuration.store) else { return (MemoryStore(), nil) }
+        let client = try RedisClient(configuration: redisConfiguration, group: group)
+        let store = RedisStore(client: client, budget: configuration.storeBudget)
+        return (configuration.overLimitCache ? OverLimitCache(store) : store, client)
+    }
+
+    /// The Redis configuration of a store URL; nil for `memory`.
+    private static func storeConfiguration(_ url: String) throws(ConfigurationError) -> RedisConfiguration? {
+        if url == "memory" { return nil }
+        do { return try RedisConfiguration(url: url) } catch {
             throw ConfigurationError(field: "store", message: error.description)
         }
     }

@@ -27,6 +27,7 @@ struct CommandLineOptions {
           --burst N              token-bucket capacity                         (the flag rule)
           --key SOURCE           ip | header:NAME | path                       (the flag rule)
           --loops N              event loops (default: one per core)
+          --check                check the flags and the config file, print the rules, exit
           --help                 this text
           --version              the version
 
@@ -40,12 +41,15 @@ struct CommandLineOptions {
     enum Action {
         /// Serve with these flag values (`--flag` → value).
         case run(flags: [String: String])
+        /// Check these flag values and the config they name, then exit.
+        case check(flags: [String: String])
         case print(String)
     }
 
     /// Reads `arguments` (without the program name) and `environment`.
     static func parse(_ arguments: [String], environment: [String: String]) throws(ConfigurationError) -> Action {
         var values: [String: String] = [:]
+        var checkOnly = false
         var iterator = arguments.makeIterator()
         let valued: Set<String> = [
             "--config", "--listen", "--admin", "--store", "--upstream", "--algorithm", "--limit", "--window",
@@ -55,6 +59,7 @@ struct CommandLineOptions {
             switch argument {
             case "--help", "-h": return .print(help)
             case "--version": return .print(version)
+            case "--check": checkOnly = true
             default:
                 let (flag, inline) = split(argument)
                 guard valued.contains(flag) else {
@@ -66,7 +71,7 @@ struct CommandLineOptions {
                 values[flag] = value
             }
         }
-        return .run(flags: values)
+        return checkOnly ? .check(flags: values) : .run(flags: values)
     }
 
     /// Defaults, then `REDIS_URL`, then the config file, then the flags. Run again on SIGHUP, so

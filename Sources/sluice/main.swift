@@ -11,6 +11,12 @@ do {
     case .print(let text):
         print(text)
         exit(0)
+    case .check(let values):
+        let configuration = try CommandLineOptions.configuration(flags: values, environment: environment)
+        try SluiceApp.check(configuration)
+        print(summary(of: configuration).joined(separator: "\n"))
+        print("configuration OK")
+        exit(0)
     case .run(let values):
         flags = values
     }
@@ -19,12 +25,10 @@ do {
     // Before the banner: whoever reads "listening" may signal at once.
     SignalHandling.install(app: app, flags: flags, environment: environment)
     let (listen, admin) = try app.start()
-    var banner = [
-        "sluice listening on http://\(listen) (\(configuration.upstream.map { "proxy mode to \($0)" } ?? "target mode")), admin on http://\(admin)"
-    ]
-    banner.append(
-        "store: \(configuration.store == "memory" ? "memory" : RedisConfiguration.redacted(configuration.store))")
-    banner += configuration.rules.map { "rule: \(RuleSummary.describe($0))" }
+    let banner =
+        [
+            "sluice listening on http://\(listen) (\(configuration.upstream.map { "proxy mode to \($0)" } ?? "target mode")), admin on http://\(admin)"
+        ] + summary(of: configuration)
     // Written unbuffered, so a pipe or a log file has it before the first request.
     FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
     ServerLog.event("started", ["listen": listen.description, "admin": admin.description])
@@ -32,4 +36,10 @@ do {
 } catch {
     FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
     exit(2)
+}
+
+/// The store (credentials hidden) and the rules, a line each: for the start-up banner and `--check`.
+func summary(of configuration: ServerConfiguration) -> [String] {
+    ["store: \(configuration.store == "memory" ? "memory" : RedisConfiguration.redacted(configuration.store))"]
+        + configuration.rules.map { "rule: \(RuleSummary.describe($0))" }
 }

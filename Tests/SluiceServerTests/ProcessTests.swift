@@ -37,6 +37,9 @@ import Testing
             #expect(refused.status == 2, "\(flags)")
             #expect(refused.errors.contains(named), "\(flags): \(refused.errors)")
         }
+        let checked = try SluiceProcess.run(["--check", "--limit", "7"])
+        #expect(checked.status == 0 && checked.output.contains("configuration OK"), "\(checked.errors)")
+        #expect(try SluiceProcess.run(["--check", "--store", "redis://:1"]).status != 0, "--check refuses a bad store")
         let unknown = try SluiceProcess.run(["--frobnicate"])
         #expect(unknown.status == 2)
         #expect(unknown.errors.contains("unknown flag"))
