@@ -13,6 +13,7 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
     private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
     private var sweeper: TimerID?
     private var draining: (deadline: UInt64, done: () -> Void)?
+    private var inputBuffers: InputBufferPool?
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -21,6 +22,7 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
     func start(listener: Socket, server: HTTPServer) {
         self.listener = listener
         self.server = server
+        inputBuffers = InputBufferPool(bufferSize: server.settings.readBufferSize)
         do {
             try loop.register(listener.fd, interest: .read, handler: self)
         } catch {
@@ -47,7 +49,9 @@ final class HTTPAcceptor: EventHandler, @unchecked Sendable {
                 socket.close()
                 continue
             }
-            let connection = server.makeConnection(socket: socket, peer: peer, loop: loop) { [unowned self] closed in
+            let connection = server.makeConnection(socket: socket, peer: peer, loop: loop, inputBuffers: inputBuffers!)
+            {
+                [unowned self] closed in
                 connections[ObjectIdentifier(closed)] = nil
                 server.released()
                 if draining != nil { finishDrainIfDone() }

@@ -81,11 +81,13 @@ public final class HTTPServer: Sendable {
     }
 
     func makeConnection(
-        socket: Socket, peer: SocketAddress?, loop: EventLoop, onClose: @escaping (HTTPServerConnection) -> Void
+        socket: Socket, peer: SocketAddress?, loop: EventLoop, inputBuffers: InputBufferPool,
+        onClose: @escaping (HTTPServerConnection) -> Void
     )
         -> HTTPServerConnection
     {
         HTTPServerConnection(
-            socket: socket, peer: peer, loop: loop, settings: settings, handler: handler, onClose: onClose)
+            socket: socket, peer: peer, loop: loop, settings: settings, handler: handler, inputBuffers: inputBuffers,
+            onClose: onClose)
     }
 }

@@ -34,7 +34,9 @@ final class HTTPServerConnection: EventHandler {
 
     var phase = Phase.idle
     private var parser: HTTPRequestParser
-    private var input: [UInt8]
+    /// Lent by `inputBuffers` while there are bytes to parse; empty while the connection is idle.
+    private var input: [UInt8] = []
+    private let inputBuffers: InputBufferPool
     private var inputStart = 0
     private var inputEnd = 0
     var output = OutputBuffer()
@@ -74,7 +76,8 @@ final class HTTPServerConnection: EventHandler {
 
     init(
         socket: Socket, peer: SocketAddress?, loop: EventLoop, settings: HTTPServerSettings,
-        handler: any HTTPRequestHandler, onClose: @escaping (HTTPServerConnection) -> Void
+        handler: any HTTPRequestHandler, inputBuffers: InputBufferPool,
+        onClose: @escaping (HTTPServerConnection) -> Void
     ) {
         self.socket = socket
         self.peer = peer
@@ -83,7 +86,7 @@ final class HTTPServerConnection: EventHandler {
         self.handler = handler
         self.onClose = onClose
         self.parser = HTTPRequestParser(limits: settings.parserLimits)
-        self.input = Array(repeating: 0, count: settings.readBufferSize)
+        self.inputBuffers = inputBuffers
         self.deadline = loop.tickTime &+ settings.idleTimeout.nanoseconds
     }
 
@@ -136,6 +139,7 @@ final class HTTPServerConnection: EventHandler {
     // MARK: - Reading
 
     private func readInput() {
+        if input.isEmpty { input = inputBuffers.take() }
         if inputStart > 0 && inputEnd == input.count { compactInput() }
         guard inputEnd < input.count else {
             updateInterest()
@@ -221,11 +225,16 @@ final class HTTPServerConnection: EventHandler {
                 }
             }
         }
-        if inputStart == inputEnd {
-            inputStart = 0
-            inputEnd = 0
-        }
+        releaseInputIfIdle()
         updateInterest()
+    }
+
+    /// Between requests with nothing buffered, the read buffer goes back to the pool.
+    private func releaseInputIfIdle() {
+        guard inputStart == inputEnd else { return }
+        inputStart = 0
+        inputEnd = 0
+        if phase == .idle { inputBuffers.give(&input) }
     }
 
     private func begin(_ head: HTTPRequestHead) {
@@ -295,7 +304,7 @@ final class HTTPServerConnection: EventHandler {
     private func finishRequest() {
         enter(.idle)
         // Pipelined requests already buffered go next; inside processInput its own loop does it.
-        if !processing && inputStart < inputEnd { processInput() }
+        if !processing && inputStart < inputEnd { processInput() } else if !processing { releaseInputIfIdle() }
     }
 
     /// Answers a broken or slow request with `status` and closes the connection. An answer the
@@ -365,7 +374,9 @@ final class HTTPServerConnection: EventHandler {
         guard phase != .closed else { return }
         var wanted: Interest = []
         let waiting = phase == .handling && (bodyDone || bodyBlocked)
-        if !waiting && !inputClosed && phase != .closing && inputEnd < input.count { wanted.insert(.read) }
+        if !waiting && !inputClosed && phase != .closing && (input.isEmpty || inputEnd < input.count) {
+            wanted.insert(.read)
+        }
         if !output.isEmpty { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
@@ -381,6 +392,7 @@ final class HTTPServerConnection: EventHandler {
         phase = .closed
         loop.unregister(socket.fd)
         socket.close()
+        inputBuffers.give(&input)
         // These closures hold responders, which hold this connection: let go of them.
         bodyConsumer = nil
         whenDrained = nil
