@@ -41,6 +41,10 @@ final class HTTPServerConnection: EventHandler {
     private var inputEnd = 0
     var output = OutputBuffer()
     private var flushScheduled = false
+    /// The socket took less than the output: wait for it to be writable. Otherwise output goes
+    /// out at the end of the loop turn (`scheduleFlush`) without watching for writability, which
+    /// would cost two `epoll_ctl` calls per response.
+    private var outputBlocked = false
     private var interest = Interest.read
     /// When the current phase must end, as a ``MonotonicClock`` reading; checked by the server's sweeper.
     private(set) var deadline: UInt64
@@ -355,6 +359,7 @@ final class HTTPServerConnection: EventHandler {
             close()
             return
         }
+        outputBlocked = !outcome.drained
         guard outcome.drained else {
             updateInterest()
             return
@@ -377,7 +382,7 @@ final class HTTPServerConnection: EventHandler {
         if !waiting && !inputClosed && phase != .closing && (input.isEmpty || inputEnd < input.count) {
             wanted.insert(.read)
         }
-        if !output.isEmpty { wanted.insert(.write) }
+        if outputBlocked { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
         do {
