@@ -80,12 +80,38 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The address without the port, as text: `127.0.0.1` or `::1`.
     public var ip: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         switch self {
-        case .v4(var address): _ = inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count))
-        case .v6(var address): _ = inet_ntop(AF_INET6, &address.sin6_addr, &text, socklen_t(text.count))
+        case .v4(let address):
+            // Dotted quad by hand: at most 15 bytes, a small string with no heap allocation
+            // (this runs for every request of a per-IP rule).
+            return withUnsafeBytes(of: address.sin_addr) { octets in
+                String(unsafeUninitializedCapacity: 15) { text in
+                    var length = 0
+                    for index in 0..<4 {
+                        let octet = octets[index]
+                        if index > 0 {
+                            text[length] = UInt8(ascii: ".")
+                            length += 1
+                        }
+                        if octet >= 100 {
+                            text[length] = UInt8(ascii: "0") + octet / 100
+                            length += 1
+                        }
+                        if octet >= 10 {
+                            text[length] = UInt8(ascii: "0") + octet / 10 % 10
+                            length += 1
+                        }
+                        text[length] = UInt8(ascii: "0") + octet % 10
+                        length += 1
+                    }
+                    return length
+                }
+            }
+        case .v6(var address):
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            _ = inet_ntop(AF_INET6, &address.sin6_addr, &text, socklen_t(text.count))
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The raw address bytes in network order: 4 for IPv4, 16 for IPv6.

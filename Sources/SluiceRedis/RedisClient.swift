@@ -39,6 +39,9 @@ public final class RedisClient: Sendable {
         try self.init(configuration: RedisConfiguration(url: url))
     }
 
+    /// The event loops the client's routers run on, one router each.
+    public var loops: [EventLoop] { routers.map(\.loop) }
+
     /// The router that serves `loop`, for code running on that loop.
     public func router(on loop: EventLoop) -> RedisRouter {
         routers.first { $0.loop === loop } ?? routers[0]

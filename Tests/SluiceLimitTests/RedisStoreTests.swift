@@ -46,6 +46,33 @@ import Testing
         }
     }
 
+    /// Checks of one counter made in one loop turn go to Redis as one `INCRBY n`, and take the
+    /// counts in the order they were made.
+    @Test func oneLoopTurnsChecksOfACounterAreOneIncrement() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client)
+            let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 4, window: .seconds(3_600))
+            let loop = client.loops[0]
+            let decisions = await withCheckedContinuation { (continuation: CheckedContinuation<[Decision], Never>) in
+                loop.execute {
+                    var decisions: [Int: Decision] = [:]
+                    for index in 0..<10 {
+                        store.check(policy: policy, key: "turn:{k}", cost: 1, on: loop) { result in
+                            decisions[index] = try? result.get()
+                            if decisions.count == 10 { continuation.resume(returning: (0..<10).map { decisions[$0]! }) }
+                        }
+                    }
+                }
+            }
+            #expect(decisions.map(\.allowed) == Array(repeating: true, count: 4) + Array(repeating: false, count: 6))
+            #expect(decisions.map(\.remaining) == [3, 2, 1, 0, 0, 0, 0, 0, 0, 0])
+            let stats = try server.cli(["INFO", "commandstats"])
+            #expect(stats.contains("cmdstat_incrby:calls=1,"), "\(stats)")
+        }
+    }
+
     @Test func everyKeyWrittenHasAnExpiry() async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)

@@ -41,4 +41,10 @@ import Testing
             try Resolver.resolve(HostAndPort(host: "no-such-host.invalid", port: 9))
         }
     }
+
+    @Test func ipv4AddressesPrintAsDottedQuads() throws {
+        for text in ["0.0.0.0", "255.255.255.255", "10.0.100.9", "192.168.1.20", "127.0.0.1", "1.23.45.199"] {
+            #expect(try SocketAddress(ip: text, port: 80).ip == text)
+        }
+    }
 }

@@ -58,7 +58,8 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             let seconds = try #require(recovered, "Redis never took over again")
-            #expect(seconds < 2, "Redis answered again \(seconds) s after it was back")
+            // The reconnect backoff is capped at 1 s; the rest is slack for a machine busy with other tests.
+            #expect(seconds < 5, "Redis answered again \(seconds) s after it was back")
             print("store failure \(policy): Redis decides again \(String(format: "%.2f", seconds)) s after restart")
         }
     }

@@ -4,8 +4,9 @@ import SluiceRedis
 /// Counts in Redis, shared by every Sluice instance (and every app) that points at it.
 ///
 /// - fixed window: `INCRBY` + `PEXPIRE … NX` in one round trip for cost 1 (a request past the
-///   limit only raises a counter that is already spent); a script for larger costs, so that a
-///   denied request takes nothing;
+///   limit only raises a counter that is already spent), one `INCRBY n` for the `n` checks of
+///   one counter in one loop turn (see `FixedWindowBatcher`); a script for larger costs, so
+///   that a denied request takes nothing;
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
 ///
 /// Keys are `<prefix>:<rule>:{<identity>}:<algorithm>[:<window index>]`; every one expires.
@@ -38,6 +39,8 @@ public final class RedisStore: RateLimitStore {
     /// decided without it (a command already written may still run, and count).
     public let budget: Duration?
     private let timeSource: any TimeSource
+    /// One per client loop, read-only after init.
+    private let batchers: [ObjectIdentifier: FixedWindowBatcher]
 
     /// A store on `client`. The fixed window always takes its window index from `timeSource`:
     /// instances whose clocks differ by *d* may disagree about which window a request falls in
@@ -52,6 +55,14 @@ public final class RedisStore: RateLimitStore {
         self.clock = clock
         self.expiryGrace = expiryGrace
         self.timeSource = timeSource
+        self.batchers = Dictionary(
+            uniqueKeysWithValues: client.loops.map { loop in
+                (
+                    ObjectIdentifier(loop),
+                    FixedWindowBatcher(
+                        router: client.router(on: loop), expiryGraceMilliseconds: expiryGrace.truncatedMilliseconds)
+                )
+            })
     }
 
     /// Decides on `loop` with that loop's connection.
@@ -103,23 +114,9 @@ public final class RedisStore: RateLimitStore {
             let index = now / window
             let counter = Self.fixedWindowCounter(base, index: index)
             let left = (index + 1) * window - now
-            if cost == 1 {
-                router.send(["INCRBY", .string(counter), 1], timeout: timeout) { result in
-                    switch result {
-                    case .failure(let error):
-                        completion(.failure(Self.storeError(error, key: base)))
-                    case .success(let value):
-                        guard let count = value.int else {
-                            return completion(.failure(Self.unexpected(value, key: base)))
-                        }
-                        completion(
-                            .success(Self.fixedWindowDecision(count: count, policy: policy, left: left, now: now)))
-                    }
-                }
-                router.send(
-                    ["PEXPIRE", .string(counter), .integer(left + expiryGrace.truncatedMilliseconds), "NX"],
-                    timeout: timeout
-                ) { _ in }
+            if cost == 1, let batcher = batchers[ObjectIdentifier(router.loop)] {
+                batcher.add(
+                    counter: counter, policy: policy, now: now, left: left, timeout: timeout, completion: completion)
             } else {
                 router.evalScript(
                     RedisLimitScripts.fixedWindow, keys: [.string(counter)],
@@ -199,16 +196,6 @@ public final class RedisStore: RateLimitStore {
 
     private static func fixedWindowCounter(_ base: String, index: Int64) -> String {
         "\(base):fw:\(index)"
-    }
-
-    /// Cost 1 needs no script: exactly `limit` increments see a count within the limit.
-    private static func fixedWindowDecision(count: Int64, policy: RateLimitPolicy, left: Int64, now: Int64) -> Decision
-    {
-        let allowed = count <= Int64(policy.limit)
-        return Decision(
-            allowed: allowed, limit: policy.limit, remaining: Int(max(0, Int64(policy.limit) - count)),
-            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left),
-            countedAt: allowed ? now : nil)
     }
 
     /// Reads a script's `{allowed, remaining, resetAfter, retryAfter[, countedAt]}`; an allowed

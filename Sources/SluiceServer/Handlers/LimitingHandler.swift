@@ -22,6 +22,8 @@ public final class LimitingHandler: HTTPRequestHandler {
     private let timeSource: any TimeSource
     private let metrics: ServerMetrics
     private let allowedAnswer: any HTTPRequestHandler
+    /// `metrics`' counters of each rule, by the rule's index.
+    private let counters: [ServerMetrics.RuleCounters]
 
     /// A handler for `configuration`'s rules on `store`; allowed requests go to `allowedAnswer`;
     /// `localStore` decides for rules whose policy is ``StoreFailurePolicy/local`` while `store` fails.
@@ -31,6 +33,7 @@ public final class LimitingHandler: HTTPRequestHandler {
     ) {
         self.localStore = localStore
         self.rules = configuration.rules
+        self.counters = configuration.rules.map { metrics.counters(forRule: $0.name) }
         self.store = store
         self.clientAddresses = configuration.clientAddresses
         self.headerStyle = configuration.headerStyle
@@ -41,8 +44,7 @@ public final class LimitingHandler: HTTPRequestHandler {
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let head = request.head
-        let matched = rules.filter { $0.match.matches(method: head.method, host: head.host, path: head.path) }
-        guard !matched.isEmpty else {
+        guard let first = nextMatch(from: 0, head) else {
             allowedAnswer.handle(request, responder: responder)
             return
         }
@@ -51,7 +53,7 @@ public final class LimitingHandler: HTTPRequestHandler {
                 peer: request.peer, forwardedFor: head.headers.all(name: "X-Forwarded-For"),
                 forwarded: head.headers.all(name: "Forwarded")))
         let started = MonotonicClock.now()
-        check(matched, at: 0, request: request, client: client, checked: []) { [self] checked in
+        check(at: first, request: request, client: client, checked: []) { [self] checked in
             metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - started)
             answer(request, responder: responder, checked: checked)
         }
@@ -65,24 +67,30 @@ public final class LimitingHandler: HTTPRequestHandler {
         let store: any RateLimitStore
     }
 
+    /// The index of the first rule at or after `index` that `head` matches.
+    private func nextMatch(from index: Int, _ head: HTTPRequestHead) -> Int? {
+        rules[index...].firstIndex { $0.match.matches(method: head.method, host: head.host, path: head.path) }
+    }
+
+    /// Checks rule `index`, which the request matches, then the next matching one.
     private func check(
-        _ rules: [Rule], at index: Int, request: HTTPRequest, client: String, checked: [CheckedRule],
+        at index: Int, request: HTTPRequest, client: String, checked: [CheckedRule],
         completion: @escaping ([CheckedRule]) -> Void
     ) {
-        guard index < rules.count else { return completion(checked) }
         let rule = rules[index]
         let key = RateLimitKey.make(rule: rule.name, identity: identity(for: rule, request: request, client: client))
         let decided: (Decision?, any RateLimitStore) -> Void = { [self] decision, store in
             var checked = checked
             if let decision {
-                metrics.recordDecision(rule: rule.name, allowed: decision.allowed, shadow: rule.shadow)
+                counters[index].record(allowed: decision.allowed, shadow: rule.shadow)
                 checked.append(CheckedRule(rule: rule, key: key, decision: decision, store: store))
                 if !decision.allowed && !rule.shadow {
                     refundAllowed(checked, loop: request.loop)
                     return completion(checked)
                 }
             }
-            check(rules, at: index + 1, request: request, client: client, checked: checked, completion: completion)
+            guard let next = nextMatch(from: index + 1, request.head) else { return completion(checked) }
+            check(at: next, request: request, client: client, checked: checked, completion: completion)
         }
         store.check(policy: rule.policy, key: key, cost: rule.cost, on: request.loop) { [self] result in
             switch result {
@@ -136,7 +144,8 @@ public final class LimitingHandler: HTTPRequestHandler {
     }
 
     private func identity(for rule: Rule, request: HTTPRequest, client: String) -> String {
-        rule.identity.map { source in
+        if rule.identity.count == 1, case .clientIP = rule.identity[0] { return client }
+        return rule.identity.map { source in
             switch source {
             case .clientIP: client
             case .path: request.head.path

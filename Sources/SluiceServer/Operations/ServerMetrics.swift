@@ -1,10 +1,36 @@
 import Synchronization
 
-/// Counters and histograms for `/metrics`, in Prometheus text format. Updated from every loop;
-/// each update is one short lock.
+/// Counters and histograms for `/metrics`, in Prometheus text format. Updated from every loop:
+/// a rule's decisions with atomic increments (``RuleCounters``), the rest with one short lock.
 public final class ServerMetrics: Sendable {
+    /// One rule's decision counters, looked up once when the rules are built, so counting a
+    /// decision is one atomic add: no lock, no hashing of the rule's name per request.
+    public final class RuleCounters: Sendable {
+        private let allowed = Atomic<Int>(0)
+        private let denied = Atomic<Int>(0)
+        private let shadowDenied = Atomic<Int>(0)
+
+        /// Counts one decision: allowed, denied, or denied by a shadow rule (which lets it pass).
+        public func record(allowed isAllowed: Bool, shadow: Bool) {
+            if isAllowed {
+                allowed.add(1, ordering: .relaxed)
+            } else if shadow {
+                shadowDenied.add(1, ordering: .relaxed)
+            } else {
+                denied.add(1, ordering: .relaxed)
+            }
+        }
+
+        /// The outcomes counted so far, by their `/metrics` label; outcomes never seen left out.
+        fileprivate var counts: [(outcome: String, count: Int)] {
+            [
+                ("allowed", allowed.load(ordering: .relaxed)), ("denied", denied.load(ordering: .relaxed)),
+                ("shadow_denied", shadowDenied.load(ordering: .relaxed)),
+            ].filter { $0.1 > 0 }
+        }
+    }
+
     private struct State {
-        var decisions: [DecisionKey: Int] = [:]
         /// Keyed by rule and the store-failure policy that decided; summed per rule, the store errors.
         var degradedDecisions: [DecisionKey: Int] = [:]
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.latencyBounds.count)
@@ -20,6 +46,8 @@ public final class ServerMetrics: Sendable {
     /// Upper bounds of the decision latency histogram, in seconds.
     static let latencyBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]
     private let state = Mutex(State())
+    /// By rule name; kept across reloads, so a rule's counts survive SIGHUP.
+    private let rules = Mutex<[String: RuleCounters]>([:])
     private let degraded = Atomic<Bool>(false)
     private let openConnections: @Sendable () -> Int
 
@@ -28,10 +56,15 @@ public final class ServerMetrics: Sendable {
         self.openConnections = openConnections
     }
 
-    /// Counts one rule decision: outcome `allowed`, `denied` or `shadow_denied`.
-    public func recordDecision(rule: String, allowed: Bool, shadow: Bool) {
-        let outcome = allowed ? "allowed" : (shadow ? "shadow_denied" : "denied")
-        state.withLock { $0.decisions[DecisionKey(rule: rule, outcome: outcome), default: 0] += 1 }
+    /// The decision counters of the rule named `rule` (outcomes `allowed`, `denied` and
+    /// `shadow_denied` in `/metrics`), made on first use.
+    public func counters(forRule rule: String) -> RuleCounters {
+        rules.withLock { rules in
+            if let counters = rules[rule] { return counters }
+            let counters = RuleCounters()
+            rules[rule] = counters
+            return counters
+        }
     }
 
     /// Counts a check the store could not answer, decided by `policy` instead; true when it
@@ -64,10 +97,12 @@ public final class ServerMetrics: Sendable {
     /// The Prometheus text exposition.
     public func render() -> String {
         let snapshot = state.withLock { $0 }
+        let decisions = rules.withLock { $0 }.flatMap { rule, counters in
+            counters.counts.map { (#"rule="\#(rule)",outcome="\#($0.outcome)""#, $0.count) }
+        }
         var text = ""
         Self.appendCounter(
-            "sluice_decisions_total", help: "Rate-limit decisions by rule and outcome.",
-            snapshot.decisions.map { (#"rule="\#($0.key.rule)",outcome="\#($0.key.outcome)""#, $0.value) }, to: &text)
+            "sluice_decisions_total", help: "Rate-limit decisions by rule and outcome.", decisions, to: &text)
         let errorsByRule = snapshot.degradedDecisions.reduce(into: [String: Int]()) {
             $0[$1.key.rule, default: 0] += $1.value
         }

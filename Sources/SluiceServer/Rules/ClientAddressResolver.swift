@@ -37,6 +37,7 @@ public struct ClientAddressResolver: Sendable {
     /// The text a client is counted under: the IPv4 address, or the IPv6 network (`2001:db8:1:2::/64`).
     public func identity(of address: SocketAddress?) -> String {
         guard let address else { return "unknown" }
+        if case .v4 = address { return address.ip }
         let bytes = IPNetwork.unmapped(address.addressBytes)
         if bytes.count == 4 { return (try? SocketAddress(bytes: bytes))?.ip ?? address.ip }
         let network = IPNetwork.masked(bytes, prefixLength: ipv6PrefixLength)
