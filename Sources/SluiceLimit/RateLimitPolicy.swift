@@ -27,6 +27,10 @@ public struct RateLimitPolicy: Sendable, Hashable {
     public let burst: Int
     /// `window` in milliseconds, the unit every algorithm computes in.
     public let windowMilliseconds: Int64
+    /// Divides by `windowMilliseconds` without a `div` instruction.
+    let windowDivisor: ConstantDivisor
+    /// Divides by `limit` without a `div` instruction.
+    let limitDivisor: ConstantDivisor
 
     /// Creates a policy, checking every value.
     ///
@@ -59,6 +63,8 @@ public struct RateLimitPolicy: Sendable, Hashable {
         self.window = window
         self.burst = burst ?? limit
         self.windowMilliseconds = try Self.validatedMilliseconds(of: window)
+        self.windowDivisor = ConstantDivisor(UInt64(windowMilliseconds))
+        self.limitDivisor = ConstantDivisor(UInt64(limit))
         if algorithm == .tokenBucket && Int64(self.burst) > Self.maximumTokenMilliseconds / windowMilliseconds {
             throw RateLimitPolicyError(
                 field: "burst",

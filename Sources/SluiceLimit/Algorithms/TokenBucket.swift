@@ -64,7 +64,7 @@ public struct TokenBucket: Sendable, Hashable {
         return Decision(
             allowed: allowed,
             limit: policy.burst,
-            remaining: Int(available / window),
+            remaining: Int(policy.windowDivisor.divide(UInt64(available))),
             resetAfter: .milliseconds(resetAfter),
             retryAfter: .milliseconds(retryAfter),
             countedAt: allowed ? now : nil
@@ -87,19 +87,18 @@ public struct TokenBucket: Sendable, Hashable {
         Int64(policy.burst) * policy.windowMilliseconds
     }
 
-    /// The level at `time`: `min(capacity, level + elapsed × limit)`, without overflowing on long idle times.
+    /// The level at `time`: `min(capacity, level + elapsed × limit)`; a product that overflows
+    /// (a very long idle time) is past the capacity anyway.
     private func level(at time: Int64, policy: RateLimitPolicy) -> Int64 {
         let missing = Self.capacity(of: policy) - level
         guard time > updatedAt, missing > 0 else { return level }
-        let elapsed = time - updatedAt
-        return elapsed >= Self.wait(from: level, to: Self.capacity(of: policy), policy: policy)
-            ? Self.capacity(of: policy) : level + elapsed * Int64(policy.limit)
+        let (refill, overflow) = (time - updatedAt).multipliedReportingOverflow(by: Int64(policy.limit))
+        return overflow || refill >= missing ? Self.capacity(of: policy) : level + refill
     }
 
     /// Milliseconds until the refill takes `level` up to `target`: `ceil((target - level) / limit)`.
     private static func wait(from level: Int64, to target: Int64, policy: RateLimitPolicy) -> Int64 {
         guard target > level else { return 0 }
-        let limit = Int64(policy.limit)
-        return (target - level + limit - 1) / limit
+        return Int64(policy.limitDivisor.divide(UInt64(target - level + Int64(policy.limit) - 1)))
     }
 }
