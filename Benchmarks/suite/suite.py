@@ -244,6 +244,8 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         lines.append(f"| {row['scenario']} | {s['rps']:,.0f} | {row['peer']} | {n['rps']:,.0f} | {ratio:.2f}× | "
                      f"{s['p50']:.2f} / {s['p99']:.2f} | {n['p50']:.2f} / {n['p99']:.2f} | {'; '.join(notes)} |")
+    lines += ["", "Latency rows: wrk paces each connection with a 10 ms pause after each answer, so the offered rate is a "
+              "ceiling, and its timers add the same delay to both sides; compare the columns, not the absolute figures."]
     lines += ["", "| memory (RSS) | Sluice MiB | nginx MiB |", "|---|---:|---:|"]
     for row in suite.memory_rows:
         lines.append(f"| {row['scenario']} | {row['sluice'] / 1024:.1f} | {row['nginx'] / 1024:.1f} |")
