@@ -3,7 +3,8 @@ import Foundation
 import SluiceRedis
 import SluiceServer
 
-SignalHandling.unblockSignals()
+// Before any thread starts, so that every thread inherits the mask (see SignalHandling).
+SignalHandling.blockSignals()
 let environment = ProcessInfo.processInfo.environment
 let flags: [String: String]
 do {
@@ -22,8 +23,6 @@ do {
     }
     let configuration = try CommandLineOptions.configuration(flags: flags, environment: environment)
     let app = try SluiceApp(configuration: configuration)
-    // Before the banner: whoever reads "listening" may signal at once.
-    SignalHandling.install(app: app, flags: flags, environment: environment)
     let (listen, admin) = try app.start()
     let banner =
         [
@@ -32,7 +31,8 @@ do {
     // Written unbuffered, so a pipe or a log file has it before the first request.
     FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
     ServerLog.event("started", ["listen": listen.description, "admin": admin.description])
-    dispatchMain()
+    // Signals sent since the first line (the mask keeps them pending) are handled from here.
+    SignalHandling.serve(app: app, flags: flags, environment: environment)
 } catch {
     FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
     exit(2)
