@@ -288,9 +288,10 @@ private final class TrafficLog: Sendable {
     let outcomes = Mutex<[String: Int]>([:])
     let stop = Atomic<Bool>(false)
 
-    /// Waits (at most 10 s) until `count` commands have succeeded.
+    /// Waits (at most 30 s: the full parallel suite can keep the workers waiting) until `count`
+    /// commands have succeeded.
     func waitForSuccesses(atLeast count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while outcomes.withLock({ $0["ok", default: 0] }) < count && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -25,12 +25,12 @@ import Testing
         }
     }
 
-    @Test func composeFilesStartSluiceWithFlagsAndConfigsThatExist() throws {
+    @Test func composeFilesStartSluiceWithFlagsAndConfigsThatExist() async throws {
         let files = try Self.files(endingWith: [".yml"]).filter { $0.path.contains("/compose/") }
         #expect(files.count == 3, "redis, sentinel and cluster")
         for file in files {
-            let compose = try #require(
-                try Self.yamlDocuments(file).first as? [String: Any], "\(file.lastPathComponent)")
+            let documents = try await Self.yamlDocuments(file)
+            let compose = try #require(documents.first as? [String: Any], "\(file.lastPathComponent)")
             let services = try #require(compose["services"] as? [String: Any])
             let sluice = try #require(services["sluice"] as? [String: Any], "\(file.lastPathComponent) runs sluice")
             let build = try #require(sluice["build"] as? [String: Any])
@@ -45,14 +45,16 @@ import Testing
                 let source = try #require(configs[mount["source"] as! String] as? [String: Any])
                 configFile = file.deletingLastPathComponent().appendingPathComponent(source["file"] as! String)
             }
-            try Self.expectSluiceAccepts(
+            try await Self.expectSluiceAccepts(
                 try #require(sluice["command"] as? [String]), config: configFile, in: file.lastPathComponent)
         }
     }
 
-    @Test func kubernetesManifestsFitTogether() throws {
-        let documents = try Self.files(endingWith: [".yaml"]).flatMap { try Self.yamlDocuments($0) }
-            .compactMap { $0 as? [String: Any] }
+    @Test func kubernetesManifestsFitTogether() async throws {
+        var documents: [[String: Any]] = []
+        for file in try Self.files(endingWith: [".yaml"]) {
+            documents += try await Self.yamlDocuments(file).compactMap { $0 as? [String: Any] }
+        }
         let kinds = Set(documents.compactMap { $0["kind"] as? String })
         #expect(kinds == ["Deployment", "Service", "ConfigMap", "PodDisruptionBudget"])
 
@@ -65,7 +67,7 @@ import Testing
         let deployment = try #require(documents.first { $0["kind"] as? String == "Deployment" })
         let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"])
         let container = try #require(((pod as? [String: Any])?["containers"] as? [[String: Any]])?.first)
-        try Self.expectSluiceAccepts(
+        try await Self.expectSluiceAccepts(
             try #require(container["args"] as? [String]), config: configFile, in: "deployment.yaml")
         let ports = Set(((container["ports"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String })
         for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
@@ -75,12 +77,12 @@ import Testing
         }
     }
 
-    @Test func systemdUnitAndDockerfileStartSluiceWithFlagsThatExist() throws {
+    @Test func systemdUnitAndDockerfileStartSluiceWithFlagsThatExist() async throws {
         let unit = try String(contentsOf: Self.deploy.appendingPathComponent("systemd/sluice.service"), encoding: .utf8)
         let execStart = try #require(unit.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
         let command = execStart.dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
         #expect(command.first == "/usr/local/bin/sluice")
-        try Self.expectSluiceAccepts(
+        try await Self.expectSluiceAccepts(
             Array(command.dropFirst()), config: Self.deploy.appendingPathComponent("sluice.example.json"),
             in: "sluice.service")
 
@@ -88,7 +90,7 @@ import Testing
             contentsOf: Self.deploy.appendingPathComponent("docker/Dockerfile"), encoding: .utf8)
         let cmd = try #require(dockerfile.split(separator: "\n").first { $0.hasPrefix("CMD ") })
         let arguments = try JSONSerialization.jsonObject(with: Data(cmd.dropFirst("CMD ".count).utf8)) as? [String]
-        try Self.expectSluiceAccepts(try #require(arguments), config: nil, in: "Dockerfile")
+        try await Self.expectSluiceAccepts(try #require(arguments), config: nil, in: "Dockerfile")
         let root = Self.deploy.deletingLastPathComponent()
         for line in dockerfile.split(separator: "\n") where line.hasPrefix("COPY ") && !line.contains("--from") {
             let source = line.split(separator: " ")[1]
@@ -97,10 +99,10 @@ import Testing
     }
 
     /// Runs `sluice <arguments> --check`, with the deployment's config path pointing at `config`.
-    private static func expectSluiceAccepts(_ arguments: [String], config: URL?, in file: String) throws {
+    private static func expectSluiceAccepts(_ arguments: [String], config: URL?, in file: String) async throws {
         let local = arguments.map { $0 == mountedConfig ? (config?.path ?? $0) : $0 }
         #expect(!arguments.contains(mountedConfig) || config != nil, "\(file) names a config it does not mount")
-        let checked = try SluiceProcess.run(local + ["--check"])
+        let checked = try await SluiceProcess.run(local + ["--check"])
         #expect(checked.status == 0, "\(file): sluice \(arguments.joined(separator: " ")): \(checked.errors)")
     }
 
@@ -111,22 +113,25 @@ import Testing
 
     /// Every document of a YAML file, parsed by PyYAML (Foundation has no YAML parser, and a
     /// real one is the point: the files must load in the tools operators feed them to).
-    private static func yamlDocuments(_ file: URL) throws -> [Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))", file.path,
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let json = output.fileHandleForReading.readDataToEndOfFile()
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+    private static func yamlDocuments(_ file: URL) async throws -> [Any] {
+        let (status, json, problem) = try await offPool { () throws -> (Int32, Data, String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", "-c",
+                "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))", file.path,
+            ]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let json = output.fileHandleForReading.readDataToEndOfFile()
+            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, json, problem)
+        }
+        guard status == 0 else {
             Issue.record(
                 """
                 \(file.lastPathComponent) did not parse as YAML (python3 with PyYAML reads it; \

@@ -16,8 +16,8 @@ import Testing
         try json.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    @Test func helpVersionAndBadFlags() throws {
-        let help = try SluiceProcess.run(["--help"])
+    @Test func helpVersionAndBadFlags() async throws {
+        let help = try await SluiceProcess.run(["--help"])
         #expect(help.status == 0)
         for flag in [
             "--config", "--listen", "--admin", "--store", "--upstream", "--algorithm", "--limit", "--window",
@@ -25,25 +25,27 @@ import Testing
         ] {
             #expect(help.output.contains(flag), "--help lists \(flag)")
         }
-        #expect(try SluiceProcess.run(["--version"]).output.hasPrefix("sluice "))
-        let bad = try SluiceProcess.run(["--limit", "0"])
+        #expect(try await SluiceProcess.run(["--version"]).output.hasPrefix("sluice "))
+        let bad = try await SluiceProcess.run(["--limit", "0"])
         #expect(bad.status == 2)
         #expect(bad.errors.contains("--limit"))
         for (flags, named) in [
             (["--on-store-failure", "maybe"], "--on-store-failure"), (["--store-budget", "soon"], "--store-budget"),
             (["--store", "ftp://cache"], "store"), (["--store", "redis-sentinel://s1:26379"], "store"),
         ] {
-            let refused = try SluiceProcess.run(flags)
+            let refused = try await SluiceProcess.run(flags)
             #expect(refused.status == 2, "\(flags)")
             #expect(refused.errors.contains(named), "\(flags): \(refused.errors)")
         }
-        let checked = try SluiceProcess.run(["--check", "--limit", "7"])
+        let checked = try await SluiceProcess.run(["--check", "--limit", "7"])
         #expect(checked.status == 0 && checked.output.contains("configuration OK"), "\(checked.errors)")
-        #expect(try SluiceProcess.run(["--check", "--store", "redis://:1"]).status != 0, "--check refuses a bad store")
-        let unknown = try SluiceProcess.run(["--frobnicate"])
+        #expect(
+            try await SluiceProcess.run(["--check", "--store", "redis://:1"]).status != 0, "--check refuses a bad store"
+        )
+        let unknown = try await SluiceProcess.run(["--frobnicate"])
         #expect(unknown.status == 2)
         #expect(unknown.errors.contains("unknown flag"))
-        let missingFile = try SluiceProcess.run(["--config", "/nonexistent.json"])
+        let missingFile = try await SluiceProcess.run(["--config", "/nonexistent.json"])
         #expect(missingFile.status == 2)
         #expect(missingFile.errors.contains("/nonexistent.json"))
     }

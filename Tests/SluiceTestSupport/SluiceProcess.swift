@@ -38,8 +38,13 @@ public final class SluiceProcess: @unchecked Sendable {
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// Runs `sluice` with `arguments` to completion; returns its exit status and output.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    /// Runs `sluice` with `arguments` to completion, off the cooperative pool; returns its exit
+    /// status and output.
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+        try await offPool { try runBlocking(arguments) }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = arguments
