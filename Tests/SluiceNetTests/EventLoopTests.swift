@@ -49,7 +49,13 @@ import Testing
         defer { loop.shutdown() }
         let order = Mutex<[String]>([])
         let gate = DispatchSemaphore(value: 0)
-        loop.execute { gate.wait() }  // hold the loop so the next two tasks arrive in one batch
+        // Hold the loop — and know it is held — so the next two tasks arrive in one batch.
+        await withCheckedContinuation { (held: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                held.resume()
+                gate.wait()
+            }
+        }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             loop.execute {
                 loop.afterTick {

@@ -19,7 +19,7 @@ import SluiceNet
 /// ```
 public final class RedisServer: @unchecked Sendable {
     /// The loopback port it listens on.
-    public let port: Int
+    public private(set) var port: Int
     /// Extra `redis-server` arguments it was started with.
     public let arguments: [String]
     /// `127.0.0.1:<port>`.
@@ -27,7 +27,7 @@ public final class RedisServer: @unchecked Sendable {
     /// `redis://127.0.0.1:<port>`.
     public var url: String { "redis://\(address)" }
     /// The server's working directory (its log, `nodes.conf`, a sentinel's config file).
-    public let directory: URL
+    public private(set) var directory: URL
     private let sentinelConfiguration: String?
     private var process: Process?
 
@@ -37,8 +37,7 @@ public final class RedisServer: @unchecked Sendable {
         self.arguments = arguments
         self.sentinelConfiguration = nil
         directory = Self.makeDirectory(port: self.port)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        try startOnAFreePort(retrying: port == nil)
     }
 
     /// Starts a Redis Sentinel with `configuration` (its `sentinel …` lines) and waits until it answers.
@@ -47,8 +46,22 @@ public final class RedisServer: @unchecked Sendable {
         self.arguments = []
         self.sentinelConfiguration = configuration
         directory = Self.makeDirectory(port: self.port)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        try startOnAFreePort(retrying: true)
+    }
+
+    /// Starts the server; when the picked port turns out taken (another test's server, or a
+    /// connection's local port, got it first), picks another, a few times.
+    private func startOnAFreePort(retrying: Bool) throws {
+        for attempt in 1...5 {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            do {
+                return try start()
+            } catch let error as FixtureError where retrying && attempt < 5 && error.portTaken {
+                try? FileManager.default.removeItem(at: directory)
+                port = try FreePort.pick()
+                directory = Self.makeDirectory(port: port)
+            }
+        }
     }
 
     private static func makeDirectory(port: Int) -> URL {
@@ -94,13 +107,29 @@ public final class RedisServer: @unchecked Sendable {
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(10)
-        while !Self.answersPing(port: port) {
+        // Ready when the server on the port answers and is this process: a server that could not
+        // bind exits, and the one answering would be someone else's.
+        while !(Self.answersPing(port: port) && Self.isServed(port: port, by: process)) {
             guard process.isRunning, Date() < deadline else {
+                let exited = !process.isRunning
                 stop()
-                throw FixtureError("redis-server on port \(port) did not become ready; its log:\n\(log)")
+                throw FixtureError(
+                    "redis-server on port \(port) did not become ready; its log:\n\(log)",
+                    portTaken: exited && log.contains("Address already in use"))
             }
             usleep(10_000)
         }
+    }
+
+    /// Whether the server answering on `port` is `process`: its `INFO` names the process; one
+    /// that wants a password cannot say, so the process must still be running a moment later.
+    private static func isServed(port: Int, by process: Process) -> Bool {
+        guard let info = request("INFO server\r\n", port: port, replyBytes: 8192) else { return false }
+        if info.hasPrefix("-NOAUTH") {
+            usleep(50_000)
+            return process.isRunning
+        }
+        return info.contains("process_id:\(process.processIdentifier)\r\n")
     }
 
     /// Kills the process with SIGKILL, as a crash would, and waits for it to end.
@@ -163,25 +192,30 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Sends one `PING` over a blocking socket; true when `+PONG` (or an auth error, which means alive) comes back.
     static func answersPing(port: Int) -> Bool {
+        guard let reply = request("PING\r\n", port: port, replyBytes: 64) else { return false }
+        return reply.hasPrefix("+PONG") || reply.hasPrefix("-NOAUTH")
+    }
+
+    /// Sends an inline command on a fresh connection and returns what one read brings back.
+    private static func request(_ command: String, port: Int, replyBytes: Int) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard case .v4(var address) = try? SocketAddress(ip: "127.0.0.1", port: port) else { return false }
+        guard case .v4(var address) = try? SocketAddress(ip: "127.0.0.1", port: port) else { return nil }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { return false }
-        let ping = Array("PING\r\n".utf8)
-        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
-        var reply = [UInt8](repeating: 0, count: 64)
+        guard connected == 0 else { return nil }
+        let bytes = Array(command.utf8)
+        guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return nil }
+        var reply = [UInt8](repeating: 0, count: replyBytes)
         let count = recv(fd, &reply, reply.count, 0)
-        guard count > 0 else { return false }
-        let text = String(decoding: reply[0..<count], as: UTF8.self)
-        return text.hasPrefix("+PONG") || text.hasPrefix("-NOAUTH")
+        guard count > 0 else { return nil }
+        return String(decoding: reply[0..<count], as: UTF8.self)
     }
 }
 
@@ -198,6 +232,11 @@ public func withRedisServer<T>(
 public struct FixtureError: Error, CustomStringConvertible {
     /// What went wrong and what to do.
     public var description: String
+    /// The server could not bind its port: another process took it first.
+    public var portTaken: Bool
     /// Creates an error with a message.
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, portTaken: Bool = false) {
+        self.description = description
+        self.portTaken = portTaken
+    }
 }
