@@ -68,6 +68,9 @@ public final class SluiceApp: Sendable {
             })
     }
 
+    /// Client connections open now.
+    public var openConnections: Int { server.connectionCount }
+
     /// Starts listening; returns the bound addresses (real ports when 0 was asked).
     public func start() throws -> (listen: SocketAddress, admin: SocketAddress) {
         let listen = try server.start(on: try Self.resolve(configuration.listen))

@@ -66,7 +66,7 @@ import Testing
     /// A Sluice in proxy mode in front of the test upstream.
     static func withProxy<T>(
         rules: [Rule] = [], upstreamTimeout: Duration = .seconds(30), upstreamURL: String? = nil,
-        _ body: (Int) async throws -> T
+        idleTimeout: Duration = .seconds(60), _ body: (Int, SluiceApp) async throws -> T
     ) async throws -> T {
         let upstreamGroup = try EventLoopGroup(count: 1, name: "upstream")
         var upstreamSettings = HTTPServerSettings()
@@ -86,15 +86,35 @@ import Testing
         configuration.upstream = upstreamURL ?? "http://\(upstreamAddress)"
         configuration.upstreamTimeout = upstreamTimeout
         configuration.http.parserLimits.maxBodyLength = Int64.max
+        configuration.http.idleTimeout = idleTimeout
         let app = try SluiceApp(configuration: configuration)
         let (listen, _) = try app.start()
         defer { app.shutdown() }
-        return try await body(listen.port)
+        return try await body(listen.port, app)
+    }
+
+    /// A client that stops sending its body, or stops reading a large answer, is cut off once no
+    /// byte has moved for the idle timeout (the server sweeps once a second).
+    @Test func stalledBodiesAndStalledReadersAreCutOff() async throws {
+        try await Self.withProxy(idleTimeout: .milliseconds(500)) { port, app in
+            let stalledBody = try RawHTTPClient(port: port)
+            try stalledBody.send("POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789")
+            // and never the other 90 bytes
+
+            let stalledReader = try RawHTTPClient(port: port)
+            try stalledReader.send("GET /big?n=\(64 << 20) HTTP/1.1\r\nHost: t\r\n\r\n")  // never read
+            let deadline = ContinuousClock.now + .seconds(10)
+            while app.openConnections > 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(app.openConnections == 0, "the server let go of both stalled clients")
+            withExtendedLifetime(stalledBody) {}  // its socket stays open until here
+        }
     }
 
     @Test func forwardsWithForwardingHeadersAndWithoutHopByHopOnes() async throws {
         let rule = Rule(name: "p", policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(60)))
-        try await Self.withProxy(rules: [rule]) { port in
+        try await Self.withProxy(rules: [rule]) { port, _ in
             let client = try RawHTTPClient(port: port)
             let response = try client.get(
                 "/headers?q=1",
@@ -119,7 +139,7 @@ import Testing
     }
 
     @Test func streamsALargeUploadWithoutHoldingIt() async throws {
-        try await Self.withProxy { port in
+        try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port, timeout: .seconds(60))
             let piece = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let megabytes = 16
@@ -145,7 +165,7 @@ import Testing
     }
 
     @Test func streamsALargeDownload() async throws {
-        try await Self.withProxy { port in
+        try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port, timeout: .seconds(60))
             let response = try client.get("/big?n=\(20 << 20)", headers: [])
             #expect(response.status == 200)
@@ -156,7 +176,7 @@ import Testing
     }
 
     @Test func anUpstreamThatDiesMidResponseClosesTheClientConnection() async throws {
-        try await Self.withProxy { port in
+        try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port)
             try client.send("GET /die HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(throws: (any Error).self) { try client.readResponse() }
@@ -165,7 +185,7 @@ import Testing
     }
 
     @Test func anUpstreamThatHangsUpBeforeAnsweringGives502() async throws {
-        try await Self.withProxy { port in
+        try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port)
             #expect(try client.get("/hangup").status == 502)
             #expect(try RawHTTPClient(port: port).get("/headers").status == 200)
@@ -173,7 +193,7 @@ import Testing
     }
 
     @Test func headAnswersKeepTheirLengthAndHaveNoBody() async throws {
-        try await Self.withProxy { port in
+        try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port)
             try client.send("HEAD /headers HTTP/1.1\r\nHost: t\r\n\r\n")
             let head = try client.readResponse(isHead: true)
@@ -185,10 +205,10 @@ import Testing
 
     @Test func unreachableUpstreamGives502AndASlowOneGives504() async throws {
         let closedPort = try FreePort.pick()
-        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port) async throws in
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port, _) async throws in
             #expect(try RawHTTPClient(port: port).get("/headers").status == 502)
         }
-        try await Self.withProxy(upstreamTimeout: .milliseconds(300)) { port in
+        try await Self.withProxy(upstreamTimeout: .milliseconds(300)) { port, _ in
             let client = try RawHTTPClient(port: port)
             #expect(try client.get("/stall").status == 504)
         }

@@ -119,7 +119,11 @@ final class HTTPServerConnection: EventHandler {
             close()
         case .readingHead:
             fail(status: 408, "the request head did not arrive within \(settings.headerTimeout)")
-        case .handling, .closing, .closed:
+        case .handling, .closing:
+            // No byte in or out for the idle timeout while a request is in flight or its answer is
+            // going out: a client that stopped sending its body, or stopped reading the answer.
+            close()
+        case .closed:
             break
         }
     }
@@ -133,7 +137,7 @@ final class HTTPServerConnection: EventHandler {
     /// Closes once what is queued has been written (at once when nothing is).
     private func closeAfterOutput() {
         if !output.isEmpty {
-            phase = .closing
+            enter(.closing)
             updateInterest()
         } else {
             close()
@@ -174,6 +178,7 @@ final class HTTPServerConnection: EventHandler {
             }
         case .processed(let count):
             inputEnd += count
+            madeProgress()
             processInput()
         }
     }
@@ -294,7 +299,7 @@ final class HTTPServerConnection: EventHandler {
         if keepAlive {
             finishRequest()
         } else {
-            phase = .closing
+            enter(.closing)
             scheduleFlush()
         }
     }
@@ -326,7 +331,7 @@ final class HTTPServerConnection: EventHandler {
         heldResponse = nil
         keepAlive = false
         output.appendEncoded { HTTPResponse.text(status, detail).write(into: &$0, keepAlive: false) }
-        phase = .closing
+        enter(.closing)
         scheduleFlush()
     }
 
@@ -335,7 +340,16 @@ final class HTTPServerConnection: EventHandler {
         switch next {
         case .idle: deadline = loop.tickTime &+ settings.idleTimeout.nanoseconds
         case .readingHead: deadline = loop.tickTime &+ settings.headerTimeout.nanoseconds
-        case .handling, .closing, .closed: deadline = .max
+        case .handling, .closing: deadline = loop.tickTime &+ settings.idleTimeout.nanoseconds
+        case .closed: deadline = .max
+        }
+    }
+
+    /// Bytes moved while a request is in flight or its answer is going out: the stall deadline
+    /// starts again. (Idle and head-reading deadlines do not move: they bound the whole phase.)
+    private func madeProgress() {
+        if phase == .handling || phase == .closing {
+            deadline = loop.tickTime &+ settings.idleTimeout.nanoseconds
         }
     }
 
@@ -360,6 +374,7 @@ final class HTTPServerConnection: EventHandler {
             return
         }
         outputBlocked = !outcome.drained
+        if outcome.written > 0 { madeProgress() }
         guard outcome.drained else {
             updateInterest()
             return

@@ -10,7 +10,9 @@ public struct HTTPServerSettings: Sendable {
     public var parserLimits = HTTPParserLimits()
     /// How long a request head may take to arrive once it started (slow clients get 408).
     public var headerTimeout: Duration = .seconds(10)
-    /// How long a keep-alive connection may sit between requests.
+    /// How long a keep-alive connection may sit between requests, and how long a request in
+    /// flight or an answer going out may go without a byte read or written (a client that stops
+    /// sending its body or stops reading is cut off).
     public var idleTimeout: Duration = .seconds(60)
     /// Connections open at once, over every loop; more are closed as soon as they are accepted.
     public var maxConnections = 10_000
