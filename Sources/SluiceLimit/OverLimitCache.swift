@@ -73,14 +73,22 @@ public final class OverLimitCache: RateLimitStore {
         policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, on loop: EventLoop,
         completion: @escaping (Result<Void, RateLimitError>) -> Void
     ) {
-        _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
-        store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt, on: loop, completion: completion)
+        forget(key)
+        store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt, on: loop) { [self] result in
+            forget(key)  // a denial that was in flight during the refund may have been cached again
+            completion(result)
+        }
     }
 
     /// Refunds through to the store and forgets the key's cached denial.
     public func refund(policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64) async throws(RateLimitError) {
-        _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
+        forget(key)
         try await store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt)
+        forget(key)  // a denial that was in flight during the refund may have been cached again
+    }
+
+    private func forget(_ key: String) {
+        _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
     }
 
     private func shard(_ key: String) -> Shard {

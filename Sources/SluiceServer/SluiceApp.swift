@@ -59,7 +59,8 @@ public final class SluiceApp: Sendable {
                 redis.router(on: loop).send(["PING"], timeout: .seconds(1)) { result in
                     if case .success = result { return answer(.ready) }
                     let rules = (handler.current(on: loop) as? LimitingHandler)?.rules ?? []
-                    if let denying = rules.first(where: { $0.onStoreFailure == .deny }) {
+                    // A shadow rule never turns a request away, whatever its policy.
+                    if let denying = rules.first(where: { $0.onStoreFailure == .deny && !$0.shadow }) {
                         answer(.unready("store unreachable and rule \(denying.name) denies without it"))
                     } else {
                         answer(.degraded("store unreachable; rules decide by their onStoreFailure policy"))

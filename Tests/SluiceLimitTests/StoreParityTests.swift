@@ -132,7 +132,8 @@ import Testing
 
                 try await limiter.refund(denied, key: "client")
                 #expect(try await !limiter.check(key: "client").allowed, "\(name): refunding a denial gives nothing")
-                try await limiter.refund(allowed[1], key: "client")
+                // The bucket takes a refund only while the refunded take is its last change.
+                try await limiter.refund(allowed[algorithm == .tokenBucket ? 2 : 1], key: "client")
                 let afterRefund = try await limiter.check(key: "client")
                 #expect(afterRefund.allowed && afterRefund.remaining == 0, "\(name): \(afterRefund)")
                 #expect(try await !limiter.check(key: "client").allowed, "\(name): exactly one unit came back")

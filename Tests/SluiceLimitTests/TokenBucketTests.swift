@@ -129,12 +129,24 @@ import Testing
         let taken = bucket.check(cost: 2, now: start, policy: policy)
         #expect(taken.allowed && taken.remaining == 1)
         #expect(taken.countedAt == start)
-        bucket.refund(cost: 2, policy: policy)
-        #expect(bucket.check(cost: 3, now: start, policy: policy).allowed)
+        bucket.refund(cost: 2, countedAt: start, policy: policy)
+        let all = bucket.check(cost: 3, now: start, policy: policy)
+        #expect(all.allowed)
 
-        // Half a token has refilled by the refund; both together stop at the burst.
-        bucket.refund(cost: 3, policy: policy)
+        // Half a token refills after the take; with the refund, the level stops at the burst.
+        bucket.refund(cost: 3, countedAt: all.countedAt!, policy: policy)
         #expect(bucket.check(cost: 3, now: start + 500, policy: policy).allowed)
         #expect(!bucket.check(cost: 1, now: start + 500, policy: policy).allowed)
+    }
+
+    /// Burst 10: A takes 1, the bucket refills to full, B takes 1. Putting A's token back then would
+    /// make 10 when, without A, there would be 9: a refund after a later take is skipped.
+    @Test func aRefundAfterALaterTakeGivesNothingBack() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 10)
+        var bucket = TokenBucket.full(for: policy, at: start)
+        let first = bucket.check(cost: 1, now: start, policy: policy)
+        _ = bucket.check(cost: 1, now: start + 200, policy: policy)
+        bucket.refund(cost: 1, countedAt: first.countedAt!, policy: policy)
+        #expect(!bucket.check(cost: 10, now: start + 200, policy: policy).allowed, "9 tokens, not 10")
     }
 }

@@ -112,6 +112,15 @@ import Testing
         }
     }
 
+    /// The stall deadline is for clients: an upstream slower than the idle timeout (but within the
+    /// upstream timeout) still gets its 504 to the client.
+    @Test func aSlowUpstreamIsNotMistakenForAStalledClient() async throws {
+        try await Self.withProxy(upstreamTimeout: .milliseconds(2_500), idleTimeout: .milliseconds(500)) { port, _ in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/stall").status == 504)
+        }
+    }
+
     @Test func forwardsWithForwardingHeadersAndWithoutHopByHopOnes() async throws {
         let rule = Rule(name: "p", policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(60)))
         try await Self.withProxy(rules: [rule]) { port, _ in

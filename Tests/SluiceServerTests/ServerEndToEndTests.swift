@@ -181,7 +181,15 @@ import Testing
             let degraded = try RawHTTPClient(port: admin).get("/readyz")
             #expect(degraded.status == 200 && degraded.text.hasPrefix("ready, degraded"), "\(degraded.text)")
 
+            var shadowDenying = denying
+            shadowDenying.shadow = true
             var reloaded = app.configuration
+            reloaded.rules = [allowing, shadowDenying]
+            app.reload(reloaded)
+            try await Task.sleep(for: .milliseconds(50))  // the loops install the new rules
+            let shadowed = try RawHTTPClient(port: admin).get("/readyz")
+            #expect(shadowed.status == 200, "a shadow rule never denies a request: \(shadowed.text)")
+
             reloaded.rules = [allowing, denying]
             app.reload(reloaded)
             try await Task.sleep(for: .milliseconds(50))  // the loops install the new rules

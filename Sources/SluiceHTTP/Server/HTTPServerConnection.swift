@@ -120,9 +120,14 @@ final class HTTPServerConnection: EventHandler {
         case .readingHead:
             fail(status: 408, "the request head did not arrive within \(settings.headerTimeout)")
         case .handling, .closing:
-            // No byte in or out for the idle timeout while a request is in flight or its answer is
-            // going out: a client that stopped sending its body, or stopped reading the answer.
-            close()
+            // No byte in or out for the idle timeout while the client owes one: it stopped sending
+            // its body, or stopped reading the answer. While the handler or the upstream owes the
+            // next byte, their own deadlines (store budget, upstream timeout) apply instead.
+            if waitingOnClient {
+                close()
+            } else {
+                deadline = now &+ settings.idleTimeout.nanoseconds
+            }
         case .closed:
             break
         }
@@ -343,6 +348,12 @@ final class HTTPServerConnection: EventHandler {
         case .handling, .closing: deadline = loop.tickTime &+ settings.idleTimeout.nanoseconds
         case .closed: deadline = .max
         }
+    }
+
+    /// The connection cannot move until the client reads what is queued, or sends more of a body
+    /// the handler is ready for.
+    private var waitingOnClient: Bool {
+        outputBlocked || (phase == .handling && !bodyDone && !bodyBlocked && !inputClosed)
     }
 
     /// Bytes moved while a request is in flight or its answer is going out: the stall deadline

@@ -71,10 +71,14 @@ public struct TokenBucket: Sendable, Hashable {
         )
     }
 
-    /// Puts back the `cost` tokens a check took (a later check denied the same request), up to
-    /// the capacity. Adding to the level at `updatedAt` equals adding after the refill since,
-    /// because both are capped at the capacity.
-    public mutating func refund(cost: Int, policy: RateLimitPolicy) {
+    /// Puts back the `cost` tokens a check at `countedAt` took (a later check denied the same
+    /// request), up to the capacity — but only while that check is still the bucket's last change
+    /// (`updatedAt == countedAt`). Then adding to the stored level equals adding after the refill
+    /// since, as both are capped at the capacity. After a later change at a later time, the
+    /// refill in between may have been capped, and putting the tokens back could give more than
+    /// was taken; the refund is skipped, which can only deny early.
+    public mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
+        guard updatedAt == countedAt else { return }
         level = min(Self.capacity(of: policy), level + Int64(cost) * policy.windowMilliseconds)
     }
 

@@ -67,7 +67,7 @@ struct MemoryEntry {
                 log.refund(cost: cost, countedAt: countedAt)
                 self = .slidingWindow(log)
             case .tokenBucket(var bucket):
-                bucket.refund(cost: cost, policy: policy)
+                bucket.refund(cost: cost, countedAt: countedAt, policy: policy)
                 self = .tokenBucket(bucket)
             }
         }

@@ -128,12 +128,13 @@ public enum RedisLimitScripts {
         return #members
         """)
 
-    /// KEYS[1] = the bucket. ARGV: window ms, burst, cost. Adding to the stored level equals
-    /// adding after the refill since, because both are capped at the capacity.
+    /// KEYS[1] = the bucket. ARGV: window ms, burst, cost, when the tokens were taken. Only while
+    /// that take is the bucket's last change, as `TokenBucket.refund` explains.
     static let tokenBucketRefund = RedisScript(
         """
-        local level = tonumber(redis.call('HGET', KEYS[1], 'level'))
-        if level == nil then return 0 end
+        local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+        local level, at = tonumber(state[1]), tonumber(state[2])
+        if level == nil or at ~= tonumber(ARGV[4]) then return 0 end
         local window = tonumber(ARGV[1])
         level = math.min(tonumber(ARGV[2]) * window, level + tonumber(ARGV[3]) * window)
         redis.call('HSET', KEYS[1], 'level', string.format('%d', level))

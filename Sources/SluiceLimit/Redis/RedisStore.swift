@@ -182,7 +182,7 @@ public final class RedisStore: RateLimitStore {
             case .tokenBucket:
                 (
                     RedisLimitScripts.tokenBucketRefund, "\(base):tb",
-                    [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost))]
+                    [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost)), .integer(countedAt)]
                 )
             }
         router.evalScript(script, keys: [.string(key)], arguments: arguments, timeout: budget) {
