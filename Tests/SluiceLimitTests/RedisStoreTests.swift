@@ -46,30 +46,36 @@ import Testing
         }
     }
 
-    /// Checks of one counter made in one loop turn go to Redis as one `INCRBY n`, and take the
-    /// counts in the order they were made.
-    @Test func oneLoopTurnsChecksOfACounterAreOneIncrement() async throws {
+    /// One loop turn's checks of one key go to Redis as one call (`INCRBY n`, one `EVALSHA`), and
+    /// are decided exactly as the memory store decides the same checks one after another.
+    @Test(arguments: [(RateLimitAlgorithm.fixedWindow, 1), (.tokenBucket, 1), (.tokenBucket, 2)])
+    func oneLoopTurnsChecksOfAKeyAreOneCall(algorithm: RateLimitAlgorithm, cost: Int) async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)
             defer { client.shutdown() }
-            let store = RedisStore(client: client)
-            let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 4, window: .seconds(3_600))
+            let time = ManualTimeSource(milliseconds: Self.start + 1_234)
+            let store = RedisStore(client: client, clock: .client, timeSource: time)
+            let policy = try RateLimitPolicy(
+                algorithm: algorithm, limit: 4, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 5 : nil)
             let loop = client.loops[0]
             let decisions = await withCheckedContinuation { (continuation: CheckedContinuation<[Decision], Never>) in
                 loop.execute {
                     var decisions: [Int: Decision] = [:]
                     for index in 0..<10 {
-                        store.check(policy: policy, key: "turn:{k}", cost: 1, on: loop) { result in
+                        store.check(policy: policy, key: "turn:{k}", cost: cost, on: loop) { result in
                             decisions[index] = try? result.get()
                             if decisions.count == 10 { continuation.resume(returning: (0..<10).map { decisions[$0]! }) }
                         }
                     }
                 }
             }
-            #expect(decisions.map(\.allowed) == Array(repeating: true, count: 4) + Array(repeating: false, count: 6))
-            #expect(decisions.map(\.remaining) == [3, 2, 1, 0, 0, 0, 0, 0, 0, 0])
+            let memory = MemoryStore(timeSource: time)
+            let expected = (0..<10).map { _ in memory.check(policy: policy, key: "turn:{k}", cost: cost) }
+            #expect(decisions == expected)
+            #expect(decisions.contains(where: \.allowed) && decisions.contains { !$0.allowed })
             let stats = try server.cli(["INFO", "commandstats"])
-            #expect(stats.contains("cmdstat_incrby:calls=1,"), "\(stats)")
+            let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=1," : "cmdstat_evalsha:calls=1,"
+            #expect(stats.contains(call), "\(stats)")
         }
     }
 

@@ -42,9 +42,7 @@ public struct TokenBucket: Sendable, Hashable {
     /// the bucket neither refills nor moves `updatedAt` back, so that interval is never refilled twice.
     public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
         precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
-        let window = policy.windowMilliseconds
-        let capacity = Self.capacity(of: policy)
-        let need = Int64(cost) * window
+        let need = Int64(cost) * policy.windowMilliseconds
         var available = level(at: now, policy: policy)
         let allowed = available >= need
         if allowed {
@@ -52,6 +50,16 @@ public struct TokenBucket: Sendable, Hashable {
             level = available
             updatedAt = max(updatedAt, now)
         }
+        return Self.decision(leaving: available, allowed: allowed, need: need, policy: policy, at: now)
+    }
+
+    /// The decision of a check of `need` token-milliseconds that leaves `available` in the bucket
+    /// at time `now`; shared with the Redis store, which decides batches of checks from one
+    /// script call with the same formulas.
+    static func decision(
+        leaving available: Int64, allowed: Bool, need: Int64, policy: RateLimitPolicy, at now: Int64
+    ) -> Decision {
+        let capacity = Self.capacity(of: policy)
         let resetAfter = Self.wait(from: available, to: capacity, policy: policy)
         let retryAfter: Int64
         if allowed {

@@ -6,7 +6,8 @@ import SluiceRedis
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
 /// (so that Sluice instances with skewed clocks agree), and returns
 /// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`, followed for an allowed request
-/// by the time its units were counted, which a refund names. Every key written gets an expiry:
+/// by the time its units were counted, which a refund names (the token bucket, which decides
+/// batches, returns what its decisions are computed from instead). Every key written gets an expiry:
 /// the time after which its state no longer matters, plus a grace (the last `ARGV`) so that a
 /// command delayed in flight, or a clock running a little apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
@@ -77,31 +78,28 @@ public enum RedisLimitScripts {
 
     /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so
     /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
-    /// KEYS[1] = the bucket hash {level, at}. ARGV: now, limit, window ms, burst, cost, grace.
+    /// KEYS[1] = the bucket hash {level, at}. ARGV: now, limit, window ms, burst, cost, grace, and
+    /// the number of checks `n` (one loop turn's checks of this bucket, default 1). Takes `cost`
+    /// tokens for as many of the `n` checks as the bucket holds, in order, and returns
+    /// `{taken, level before, now}`; the store derives each check's decision as `TokenBucket` does.
     static let tokenBucket = RedisScript(
         now + """
 
             local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
             local capacity, need = tonumber(ARGV[4]) * window, tonumber(ARGV[5]) * window
+            local checks = tonumber(ARGV[7] or '1')
             local state = redis.call('HMGET', KEYS[1], 'level', 'at')
             local level, at = tonumber(state[1]), tonumber(state[2])
             if level == nil or at == nil then level, at = capacity, now end
             if now > at then level = math.min(capacity, level + (now - at) * limit) end
-            local function waitFor(target)
-              if level >= target then return 0 end
-              return math.ceil((target - level) / limit)
+            local taken = 0
+            while taken < checks and level - taken * need >= need do taken = taken + 1 end
+            if taken > 0 then
+              local left = level - taken * need
+              redis.call('HSET', KEYS[1], 'level', string.format('%d', left), 'at', string.format('%d', math.max(now, at)))
+              redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - left) / limit) + tonumber(ARGV[6]))
             end
-            if level < need then
-              local reset = waitFor(capacity)
-              local retry = reset
-              if need <= capacity then retry = waitFor(need) end
-              return {0, math.floor(level / window), reset, retry}
-            end
-            level = level - need
-            local reset = waitFor(capacity)
-            redis.call('HSET', KEYS[1], 'level', string.format('%d', level), 'at', string.format('%d', math.max(now, at)))
-            redis.call('PEXPIRE', KEYS[1], reset + tonumber(ARGV[6]))
-            return {1, math.floor(level / window), reset, 0, now}
+            return {taken, level, now}
             """)
 
     // Refunds: give back what an allowed check took, because a later rule denied the request.

@@ -4,10 +4,14 @@ import SluiceRedis
 /// Counts in Redis, shared by every Sluice instance (and every app) that points at it.
 ///
 /// - fixed window: `INCRBY` + `PEXPIRE … NX` in one round trip for cost 1 (a request past the
-///   limit only raises a counter that is already spent), one `INCRBY n` for the `n` checks of
-///   one counter in one loop turn (see `FixedWindowBatcher`); a script for larger costs, so
-///   that a denied request takes nothing;
+///   limit only raises a counter that is already spent); a script for larger costs, so that a
+///   denied request takes nothing;
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
+///
+/// Cost-1 fixed-window checks and token-bucket checks of one key made in one loop turn go out
+/// as one call (see `CheckBatcher`): `INCRBY counter n`, whose `n` counts `c − n + 1 … c` are the
+/// checks' counts in order; the token-bucket script takes tokens for as many of the `n` checks
+/// as the bucket holds, in order. Both decide exactly as `n` checks one after another.
 ///
 /// Keys are `<prefix>:<rule>:{<identity>}:<algorithm>[:<window index>]`; every one expires.
 ///
@@ -40,7 +44,7 @@ public final class RedisStore: RateLimitStore {
     public let budget: Duration?
     private let timeSource: any TimeSource
     /// One per client loop, read-only after init.
-    private let batchers: [ObjectIdentifier: FixedWindowBatcher]
+    private let batchers: [ObjectIdentifier: CheckBatcher]
 
     /// A store on `client`. The fixed window always takes its window index from `timeSource`:
     /// instances whose clocks differ by *d* may disagree about which window a request falls in
@@ -56,13 +60,7 @@ public final class RedisStore: RateLimitStore {
         self.expiryGrace = expiryGrace
         self.timeSource = timeSource
         self.batchers = Dictionary(
-            uniqueKeysWithValues: client.loops.map { loop in
-                (
-                    ObjectIdentifier(loop),
-                    FixedWindowBatcher(
-                        router: client.router(on: loop), expiryGraceMilliseconds: expiryGrace.truncatedMilliseconds)
-                )
-            })
+            uniqueKeysWithValues: client.loops.map { (ObjectIdentifier($0), CheckBatcher(loop: $0)) })
     }
 
     /// Decides on `loop` with that loop's connection.
@@ -114,9 +112,23 @@ public final class RedisStore: RateLimitStore {
             let index = now / window
             let counter = Self.fixedWindowCounter(base, index: index)
             let left = (index + 1) * window - now
-            if cost == 1, let batcher = batchers[ObjectIdentifier(router.loop)] {
-                batcher.add(
-                    counter: counter, policy: policy, now: now, left: left, timeout: timeout, completion: completion)
+            if cost == 1 {
+                let expiry = left + expiryGrace.truncatedMilliseconds
+                batcher(for: router).add(
+                    batch: "\(counter)|\(policy.limit)|\(now)",
+                    send: { count, answer in
+                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
+                            answer(
+                                Self.integer(from: result, key: base).map { last in
+                                    (0..<count).map { offset in
+                                        Self.fixedWindowDecision(
+                                            count: last - Int64(count - offset) + 1, policy: policy, left: left,
+                                            now: now)
+                                    }
+                                })
+                        }
+                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
+                    }, completion: completion)
             } else {
                 router.evalScript(
                     RedisLimitScripts.fixedWindow, keys: [.string(counter)],
@@ -131,13 +143,61 @@ public final class RedisStore: RateLimitStore {
                 arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace],
                 timeout: timeout, handler: reply)
         case .tokenBucket:
-            router.evalScript(
-                RedisLimitScripts.tokenBucket, keys: [.string("\(base):tb")],
-                arguments: [
-                    scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
-                    .integer(Int64(cost)), grace,
-                ],
-                timeout: timeout, handler: reply)
+            let bucket = "\(base):tb"
+            let arguments: [RESPArgument] = [
+                scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
+                .integer(Int64(cost)), grace,
+            ]
+            batcher(for: router).add(
+                batch: "\(bucket)|\(cost)|\(policy.limit)|\(window)|\(policy.burst)|\(clock == .client ? now : 0)",
+                send: { count, answer in
+                    router.evalScript(
+                        RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
+                        arguments: arguments + [.integer(Int64(count))], timeout: timeout
+                    ) { result in
+                        answer(
+                            Self.tokenBucketDecisions(from: result, count: count, cost: cost, policy: policy, key: base)
+                        )
+                    }
+                }, completion: completion)
+        }
+    }
+
+    /// The batcher of `router`'s loop; every router of the client has one.
+    private func batcher(for router: RedisRouter) -> CheckBatcher {
+        batchers[ObjectIdentifier(router.loop)]!
+    }
+
+    /// `{taken, level before, now}` from the token-bucket script: the first `taken` of `count`
+    /// checks got their tokens, the rest were denied, each decided as `TokenBucket` would.
+    private static func tokenBucketDecisions(
+        from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
+    ) -> Result<[Decision], RateLimitError> {
+        switch result {
+        case .failure(let error):
+            return .failure(storeError(error, key: key))
+        case .success(let value):
+            guard case .array(let fields) = value, fields.count == 3, let taken = fields[0].int,
+                let level = fields[1].int, let now = fields[2].int, (0...Int64(count)).contains(taken)
+            else { return .failure(unexpected(value, key: key)) }
+            let need = Int64(cost) * policy.windowMilliseconds
+            return .success(
+                (0..<Int64(count)).map { index in
+                    let allowed = index < taken
+                    return TokenBucket.decision(
+                        leaving: level - (allowed ? index + 1 : taken) * need, allowed: allowed, need: need,
+                        policy: policy, at: now)
+                })
+        }
+    }
+
+    /// An integer reply, or the error to give the checks waiting on it.
+    private static func integer(from result: Result<RESPValue, RedisError>, key: String) -> Result<
+        Int64, RateLimitError
+    > {
+        switch result {
+        case .failure(let error): .failure(storeError(error, key: key))
+        case .success(let value): value.int.map { .success($0) } ?? .failure(unexpected(value, key: key))
         }
     }
 
@@ -196,6 +256,16 @@ public final class RedisStore: RateLimitStore {
 
     private static func fixedWindowCounter(_ base: String, index: Int64) -> String {
         "\(base):fw:\(index)"
+    }
+
+    /// The decision of the cost-1 check that took count `count`: allowed while within the limit.
+    private static func fixedWindowDecision(count: Int64, policy: RateLimitPolicy, left: Int64, now: Int64) -> Decision
+    {
+        let allowed = count <= Int64(policy.limit)
+        return Decision(
+            allowed: allowed, limit: policy.limit, remaining: Int(max(0, Int64(policy.limit) - count)),
+            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left),
+            countedAt: allowed ? now : nil)
     }
 
     /// Reads a script's `{allowed, remaining, resetAfter, retryAfter[, countedAt]}`; an allowed
