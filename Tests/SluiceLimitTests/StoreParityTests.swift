@@ -80,25 +80,35 @@ import Testing
             ]),
     ]
 
-    @Test(arguments: scenarios)
-    func bothStoresFollowTheTable(scenario: Scenario) async throws {
+    /// Runs `body` on the memory store, then on a Redis store on a fresh server, each on one
+    /// manual clock set back to ``start`` first.
+    private static func onBothStores(
+        _ body: (_ name: String, _ store: any RateLimitStore, _ time: ManualTimeSource) async throws -> Void
+    ) async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)
             defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: Self.start)
+            let time = ManualTimeSource(milliseconds: start)
             let stores: [(String, any RateLimitStore)] = [
                 ("memory", MemoryStore(timeSource: time)),
-                ("redis", RedisStore(client: client, clock: .client, expiryGrace: Self.grace, timeSource: time)),
+                ("redis", RedisStore(client: client, clock: .client, expiryGrace: grace, timeSource: time)),
             ]
             for (name, store) in stores {
-                time.set(milliseconds: Self.start)
-                for (index, step) in scenario.steps.enumerated() {
-                    time.advance(by: .milliseconds(step.advance))
-                    let decision = try await store.check(policy: scenario.policy, key: "parity:{k}", cost: step.cost)
-                    var expected = step.expected
-                    expected.countedAt = expected.allowed ? time.nowMilliseconds() : nil
-                    #expect(decision == expected, "\(name) store, step \(index) (\(step))")
-                }
+                time.set(milliseconds: start)
+                try await body(name, store, time)
+            }
+        }
+    }
+
+    @Test(arguments: scenarios)
+    func bothStoresFollowTheTable(scenario: Scenario) async throws {
+        try await Self.onBothStores { name, store, time in
+            for (index, step) in scenario.steps.enumerated() {
+                time.advance(by: .milliseconds(step.advance))
+                let decision = try await store.check(policy: scenario.policy, key: "parity:{k}", cost: step.cost)
+                var expected = step.expected
+                expected.countedAt = expected.allowed ? time.nowMilliseconds() : nil
+                #expect(decision == expected, "\(name) store, step \(index) (\(step))")
             }
         }
     }
@@ -107,60 +117,40 @@ import Testing
     /// fixed-window checks have pushed the counter past the limit, and never into a later window.
     @Test(arguments: RateLimitAlgorithm.allCases)
     func aRefundGivesBackWhatTheCheckTook(algorithm: RateLimitAlgorithm) async throws {
-        try await withRedisServer { server in
-            let client = try RedisClient(url: server.url)
-            defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: Self.start)
-            let stores: [(String, any RateLimitStore)] = [
-                ("memory", MemoryStore(timeSource: time)),
-                ("redis", RedisStore(client: client, clock: .client, expiryGrace: Self.grace, timeSource: time)),
-            ]
-            for (name, store) in stores {
-                time.set(milliseconds: Self.start)
-                let limiter = try RateLimiter(
-                    name: "refund", algorithm: algorithm, limit: 3, window: .seconds(3_600),
-                    burst: algorithm == .tokenBucket ? 3 : nil, store: store)
-                var allowed: [Decision] = []
-                for _ in 0..<3 {
-                    time.advance(by: .milliseconds(10))
-                    allowed.append(try await limiter.check(key: "client"))
-                }
-                let denied = try await limiter.check(key: "client")
-                _ = try await limiter.check(key: "client")
-                #expect(allowed.allSatisfy(\.allowed) && !denied.allowed, "\(name)")
-                #expect(denied.countedAt == nil, "\(name): a denial took nothing to give back")
-
-                try await limiter.refund(denied, key: "client")
-                #expect(try await !limiter.check(key: "client").allowed, "\(name): refunding a denial gives nothing")
-                // The bucket takes a refund only while the refunded take is its last change.
-                try await limiter.refund(allowed[algorithm == .tokenBucket ? 2 : 1], key: "client")
-                let afterRefund = try await limiter.check(key: "client")
-                #expect(afterRefund.allowed && afterRefund.remaining == 0, "\(name): \(afterRefund)")
-                #expect(try await !limiter.check(key: "client").allowed, "\(name): exactly one unit came back")
+        try await Self.onBothStores { name, store, time in
+            let limiter = try RateLimiter(
+                name: "refund", algorithm: algorithm, limit: 3, window: .seconds(3_600),
+                burst: algorithm == .tokenBucket ? 3 : nil, store: store)
+            var allowed: [Decision] = []
+            for _ in 0..<3 {
+                time.advance(by: .milliseconds(10))
+                allowed.append(try await limiter.check(key: "client"))
             }
+            let denied = try await limiter.check(key: "client")
+            _ = try await limiter.check(key: "client")
+            #expect(allowed.allSatisfy(\.allowed) && !denied.allowed, "\(name)")
+            #expect(denied.countedAt == nil, "\(name): a denial took nothing to give back")
+
+            try await limiter.refund(denied, key: "client")
+            #expect(try await !limiter.check(key: "client").allowed, "\(name): refunding a denial gives nothing")
+            // The bucket takes a refund only while the refunded take is its last change.
+            try await limiter.refund(allowed[algorithm == .tokenBucket ? 2 : 1], key: "client")
+            let afterRefund = try await limiter.check(key: "client")
+            #expect(afterRefund.allowed && afterRefund.remaining == 0, "\(name): \(afterRefund)")
+            #expect(try await !limiter.check(key: "client").allowed, "\(name): exactly one unit came back")
         }
     }
 
     @Test func aFixedWindowRefundNeverReachesALaterWindow() async throws {
-        try await withRedisServer { server in
-            let client = try RedisClient(url: server.url)
-            defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: Self.start)
-            let stores: [(String, any RateLimitStore)] = [
-                ("memory", MemoryStore(timeSource: time)),
-                ("redis", RedisStore(client: client, clock: .client, expiryGrace: Self.grace, timeSource: time)),
-            ]
-            for (name, store) in stores {
-                time.set(milliseconds: Self.start)
-                let limiter = try RateLimiter(
-                    name: "late", algorithm: .fixedWindow, limit: 3, window: .seconds(1), store: store)
-                let old = try await limiter.check(key: "client")
-                time.advance(by: .seconds(1))
-                _ = try await limiter.check(key: "client")
-                try await limiter.refund(old, key: "client")
-                let next = try await limiter.check(key: "client")
-                #expect(next.remaining == 1, "\(name): the new window's two units stay counted, got \(next)")
-            }
+        try await Self.onBothStores { name, store, time in
+            let limiter = try RateLimiter(
+                name: "late", algorithm: .fixedWindow, limit: 3, window: .seconds(1), store: store)
+            let old = try await limiter.check(key: "client")
+            time.advance(by: .seconds(1))
+            _ = try await limiter.check(key: "client")
+            try await limiter.refund(old, key: "client")
+            let next = try await limiter.check(key: "client")
+            #expect(next.remaining == 1, "\(name): the new window's two units stay counted, got \(next)")
         }
     }
 
