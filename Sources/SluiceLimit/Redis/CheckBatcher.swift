@@ -28,8 +28,7 @@ final class CheckBatcher: @unchecked Sendable {
     /// policy, cost, time); the batch goes out with `send` at the end of this loop turn.
     func add(batch key: String, send: @autoclosure () -> Send, completion: @escaping Completion) {
         if pending.isEmpty { loop.afterTick { [self] in flush() } }
-        if pending[key] == nil { pending[key] = Batch(send: send()) }
-        pending[key]!.waiters.append(completion)
+        pending[key, default: Batch(send: send())].waiters.append(completion)
     }
 
     private func flush() {

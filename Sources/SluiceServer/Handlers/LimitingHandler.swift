@@ -143,15 +143,17 @@ public final class LimitingHandler: HTTPRequestHandler {
         }
     }
 
+    /// The rule's identity sources' values, joined by `|` when there are several.
     private func identity(for rule: Rule, request: HTTPRequest, client: String) -> String {
-        if rule.identity.count == 1, case .clientIP = rule.identity[0] { return client }
-        return rule.identity.map { source in
+        func value(of source: IdentitySource) -> String {
             switch source {
             case .clientIP: client
             case .path: request.head.path
             case .header(let name): request.head.headers.first(name: name) ?? "-"
             }
-        }.joined(separator: "|")
+        }
+        // One source (most rules): its value as it is, without building an array to join.
+        return rule.identity.count == 1 ? value(of: rule.identity[0]) : rule.identity.map(value).joined(separator: "|")
     }
 
     private func answer(_ request: HTTPRequest, responder: HTTPResponder, checked: [CheckedRule]) {

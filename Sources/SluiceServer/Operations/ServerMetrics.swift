@@ -32,15 +32,15 @@ public final class ServerMetrics: Sendable {
 
     private struct State {
         /// Keyed by rule and the store-failure policy that decided; summed per rule, the store errors.
-        var degradedDecisions: [DecisionKey: Int] = [:]
+        var degradedDecisions: [RulePolicy: Int] = [:]
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.latencyBounds.count)
         var latencyCount = 0
         var latencySumNanoseconds: UInt64 = 0
     }
 
-    private struct DecisionKey: Hashable {
+    private struct RulePolicy: Hashable {
         var rule: String
-        var outcome: String
+        var policy: String
     }
 
     /// Upper bounds of the decision latency histogram, in seconds.
@@ -70,7 +70,7 @@ public final class ServerMetrics: Sendable {
     /// Counts a check the store could not answer, decided by `policy` instead; true when it
     /// starts a degraded period.
     public func recordStoreFailure(rule: String, policy: String) -> Bool {
-        state.withLock { $0.degradedDecisions[DecisionKey(rule: rule, outcome: policy), default: 0] += 1 }
+        state.withLock { $0.degradedDecisions[RulePolicy(rule: rule, policy: policy), default: 0] += 1 }
         return !degraded.exchange(true, ordering: .relaxed)
     }
 
@@ -111,7 +111,7 @@ public final class ServerMetrics: Sendable {
             errorsByRule.map { (#"rule="\#($0.key)""#, $0.value) }, to: &text)
         Self.appendCounter(
             "sluice_degraded_decisions_total", help: "Checks decided by the store-failure policy, by rule and policy.",
-            snapshot.degradedDecisions.map { (#"rule="\#($0.key.rule)",policy="\#($0.key.outcome)""#, $0.value) },
+            snapshot.degradedDecisions.map { (#"rule="\#($0.key.rule)",policy="\#($0.key.policy)""#, $0.value) },
             to: &text)
         text += "# HELP sluice_store_degraded 1 while the store fails and store-failure policies decide.\n"
         text += "# TYPE sluice_store_degraded gauge\n"

@@ -25,10 +25,14 @@ public struct ClientAddressResolver: Sendable {
     }
 
     /// The client's address, from the peer and the forwarding header values (each may hold a list).
-    public func clientAddress(peer: SocketAddress?, forwardedFor: [String], forwarded: [String]) -> SocketAddress? {
+    /// The headers are read only when the peer is a trusted proxy, so a request from anyone else
+    /// costs no header scan.
+    public func clientAddress(
+        peer: SocketAddress?, forwardedFor: @autoclosure () -> [String], forwarded: @autoclosure () -> [String]
+    ) -> SocketAddress? {
         guard let peer, isTrusted(peer) else { return peer }
-        var chain = forwardedFor.flatMap { $0.split(separator: ",") }.compactMap { Self.address(in: $0) }
-        if chain.isEmpty { chain = forwarded.flatMap(Self.forValues) }
+        var chain = forwardedFor().flatMap { $0.split(separator: ",") }.compactMap { Self.address(in: $0) }
+        if chain.isEmpty { chain = forwarded().flatMap(Self.forValues) }
         // Rightmost first: the nearest hop a trusted proxy vouches for.
         for address in chain.reversed() where !isTrusted(address) { return address }
         return chain.first ?? peer
