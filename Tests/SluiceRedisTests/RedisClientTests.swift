@@ -234,6 +234,26 @@ import Testing
         #expect(Set(final.keys).isSubset(of: allowed), "only clean failure kinds: \(final)")
     }
 
+    /// A write that meets a replica (`READONLY`: a primary demoted under the client) is not failed:
+    /// the connection is dropped, the address looked up again and the write retried within its
+    /// deadline — here, until the server is promoted.
+    @Test func aWriteRefusedByAReplicaIsRetriedUntilAPrimaryTakesIt() async throws {
+        try await withRedisServer { primary in
+            try await withRedisServer(["--replicaof", "127.0.0.1", String(primary.port)]) { replica in
+                var configuration = try RedisConfiguration(url: replica.url)
+                configuration.commandTimeout = .seconds(5)
+                let client = try RedisClient(configuration: configuration)
+                defer { client.shutdown() }
+                #expect(try await client.send("GET", "k") == .null, "connected to the replica")
+                let write = Task { try await client.send("SET", "k", "v") }
+                try await Task.sleep(for: .milliseconds(300))  // the SET meets READONLY meanwhile
+                _ = try await offPool { try replica.cli(["REPLICAOF", "NO", "ONE"]) }
+                #expect(try await write.value.string == "OK")
+                #expect(try await offPool { try replica.cli(["GET", "k"]) }.contains("v"))
+            }
+        }
+    }
+
     @Test func aServerThatNeverAnswersHitsTheDeadline() async throws {
         let silent = try SilentServer()
         var configuration = RedisConfiguration(endpoint: HostAndPort(host: "127.0.0.1", port: silent.port))
