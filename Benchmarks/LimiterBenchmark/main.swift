@@ -1,7 +1,7 @@
 // Rate-limit decisions per second: the in-memory store on one thread and on every core, and
 // the Redis store with many concurrent callers on one event loop (the server's way).
 //
-//   swift run -c release LimiterBenchmark memory [seconds]   (caller-provided time, then [clock on every check])
+//   swift run -c release LimiterBenchmark memory [seconds] [algorithm]   (caller-provided time, then [clock on every check])
 //   swift run -c release LimiterBenchmark redis redis://127.0.0.1:6379 [callers] [decisions]
 //   swift run -c release LimiterBenchmark script sliding-window|token-bucket   (prints a script for redis-benchmark)
 import Foundation
@@ -97,12 +97,13 @@ func format(_ rate: Double) -> String { String(format: "%12.0f decisions/s", rat
 switch arguments.first {
 case "memory":
     let seconds = Double(arguments.dropFirst().first ?? "2") ?? 2
+    let algorithms = arguments.count > 2 ? [RateLimitAlgorithm(rawValue: arguments[2])!] : RateLimitAlgorithm.allCases
     let cores = EventLoopGroup.activeProcessorCount
     print("memory store, \(keys.count) distinct keys, decisions/s:")
     print("  headline: time passed by the caller, check(policy:key:cost:now:), clock read once per 1,000 checks")
     print("            (the server reads it once per event-loop iteration)")
     print("  [in brackets: the store reads its TimeSource on every check, check(policy:key:cost:)]")
-    for algorithm in RateLimitAlgorithm.allCases {
+    for algorithm in algorithms {
         let rates = [1, cores].map { threads in
             TimeReading.allCases.map { time in
                 measureMemory(policy: policy(algorithm), threads: threads, seconds: seconds, time: time)

@@ -41,6 +41,19 @@ import Testing
         )
     }
 
+    @Test func unitsSeenExpiredCountAgainWhenTheClockGoesBack() {
+        var log = SlidingWindowLog()
+        for now: Int64 in [0, 100, 200] {
+            _ = log.check(cost: 1, now: now, policy: policy)
+        }
+        // At 1,050 the unit of 0 has expired; a denial keeps every run stored.
+        #expect(log.check(cost: 3, now: 1_050, policy: policy).remaining == 1)
+        // The clock steps back to 900: the unit of 0 is within the window again, so there is no room.
+        let afterStepBack = log.check(cost: 1, now: 900, policy: policy)
+        #expect(!afterStepBack.allowed)
+        #expect(afterStepBack.remaining == 0)
+    }
+
     @Test func deniedRequestConsumesNothing() {
         var log = SlidingWindowLog()
         _ = log.check(cost: 1, now: 0, policy: policy)

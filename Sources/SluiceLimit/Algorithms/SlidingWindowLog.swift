@@ -4,8 +4,10 @@
 /// window edges. Memory grows with the units in a window, so prefer it for modest limits.
 ///
 /// Units allowed in the same millisecond share one run, so a request of cost 50 costs one run, not 50 entries.
-/// Expired runs are discarded when at least half the stored runs have expired, which keeps each check O(log n)
-/// amortised.
+/// The log remembers where its live runs start and moves that mark forward as runs expire, so an allowed check reads
+/// only the first live run and the newest one: O(1) amortised, and two cache lines however long the log is (a
+/// binary search over a long log would read a dozen). Expired runs are discarded once they are at least half of
+/// what is stored. Only a denial searches the log, for its `retryAfter`: O(log n).
 ///
 /// ```swift
 /// var log = SlidingWindowLog()
@@ -21,8 +23,10 @@ public struct SlidingWindowLog: Sendable, Hashable {
         var cumulativeUnits: Int
     }
 
-    /// Runs in ascending timestamp order; a prefix may have expired and not been discarded yet.
+    /// Runs in ascending timestamp order; the runs before `firstLiveRun` have expired and not been discarded yet.
     private var runs: [Run] = []
+    /// The first run that had not expired at the latest check; every run before it has.
+    private var firstLiveRun = 0
 
     /// Creates an empty log.
     public init() {}
@@ -47,13 +51,19 @@ public struct SlidingWindowLog: Sendable, Hashable {
     public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
         precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
         let window = policy.windowMilliseconds
-        let firstLiveRun = partitionPoint(from: 0) { $0.timestamp > now - window }
+        while firstLiveRun < runs.count && runs[firstLiveRun].timestamp <= now - window {
+            firstLiveRun += 1
+        }
+        // Only when the clock went back since the latest check: runs it saw expire count again.
+        while firstLiveRun > 0 && runs[firstLiveRun - 1].timestamp > now - window {
+            firstLiveRun -= 1
+        }
         let expiredUnits = unitsBefore(firstLiveRun)
         let liveUnits = (runs.last?.cumulativeUnits ?? 0) - expiredUnits
         let allowed = liveUnits + cost <= policy.limit
         var countedAt: Int64?
         if allowed {
-            discardRuns(before: firstLiveRun)
+            discardExpiredRuns()
             countedAt = record(cost, at: now)
         }
         let counted = allowed ? liveUnits + cost : liveUnits
@@ -91,6 +101,9 @@ public struct SlidingWindowLog: Sendable, Hashable {
         }
         if runs[index].cumulativeUnits == unitsBefore(index) {
             runs.remove(at: index)
+            if index < firstLiveRun {
+                firstLiveRun -= 1
+            }
         }
     }
 
@@ -124,10 +137,11 @@ public struct SlidingWindowLog: Sendable, Hashable {
 
     /// Drops the expired runs before `firstLiveRun` once they are at least half of what is stored, so each run is
     /// moved O(1) times on average.
-    private mutating func discardRuns(before firstLiveRun: Int) {
+    private mutating func discardExpiredRuns() {
         guard firstLiveRun > 0, firstLiveRun * 2 >= runs.count else { return }
         let expiredUnits = unitsBefore(firstLiveRun)
         runs.removeSubrange(0..<firstLiveRun)
+        firstLiveRun = 0
         for index in runs.indices {
             runs[index].cumulativeUnits -= expiredUnits
         }
