@@ -37,8 +37,7 @@ public struct RingBuffer<Element> {
     @inlinable
     public mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        let element = storage[head].take()  // moved out: no retain of it, no release of the slot's copy
         head = (head + 1) & (storage.count - 1)
         storedCount -= 1
         return element

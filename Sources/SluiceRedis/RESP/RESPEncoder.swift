@@ -19,7 +19,14 @@ public enum RESPEncoder {
         for argument in arguments {
             switch argument {
             case .string(let text):
-                appendBlob(UInt8(ascii: "$"), text.utf8, into: &buffer)
+                // A native string's bytes are contiguous (even a small one's, copied to the stack):
+                // one copy of them, not a byte-by-byte walk of the UTF-8 view.
+                let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+                    appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
+                }
+                if appended == nil {
+                    appendBlob(UInt8(ascii: "$"), text.utf8, into: &buffer)
+                }
             case .bytes(let bytes):
                 appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
             case .integer(let value):
@@ -129,14 +136,16 @@ public enum RESPEncoder {
             buffer.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
             return
         }
-        let digitCount = decimalDigitCount(magnitude)
-        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
-        var index = buffer.count - 1
-        repeat {
-            buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude > 0
+        // Digits from the last, into a stack buffer as long as the longest Int64, then appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     private static func decimalDigitCount(_ value: UInt64) -> Int {
