@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "CSluiceLinux"),
         .target(name: "SluiceNet", dependencies: ["CSluiceLinux"]),
         .target(name: "SluiceRedis", dependencies: ["SluiceNet"]),
-        .target(name: "SluiceLimit", dependencies: ["SluiceRedis", "SluiceNet"]),
+        .target(name: "SluiceLimit", dependencies: ["SluiceRedis", "SluiceNet", "CSluiceLinux"]),
         .target(name: "SluiceHTTP", dependencies: ["SluiceNet"]),
         .target(name: "SluiceServer", dependencies: ["SluiceHTTP", "SluiceLimit", "SluiceRedis", "SluiceNet"]),
         .executableTarget(name: "sluice", dependencies: ["SluiceServer", "SluiceLimit", "SluiceRedis", "SluiceNet"]),
