@@ -35,30 +35,49 @@ public struct HTTPResponse: Sendable, Equatable {
     /// A response to `HEAD` carries the length of the body it would have had, but no body.
     public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
         Self.writeHead(
-            status: status, headers: headers, framing: "Content-Length: \(body.count)", keepAlive: keepAlive,
+            status: status, headers: headers, framing: .contentLength(Int64(body.count)), keepAlive: keepAlive,
             into: &buffer)
         if !isHead { buffer.append(contentsOf: body) }
     }
 
-    /// Appends a status line and headers, then `framing` (a `Content-Length` or
-    /// `Transfer-Encoding` line, or nil for a body that ends when the connection closes),
-    /// `Connection: close` when not `keepAlive`, and the blank line.
+    /// How a head says where its body ends.
+    enum HeadFraming {
+        /// `Content-Length: n`.
+        case contentLength(Int64)
+        /// `Transfer-Encoding: chunked`.
+        case chunked
+        /// No field: the body ends when the connection closes.
+        case untilClose
+    }
+
+    /// Appends a status line and headers, then the `framing` field, `Connection: close` when
+    /// not `keepAlive`, and the blank line — as bytes, building no string.
     static func writeHead(
-        status: Int, headers: [(String, String)], framing: String?, keepAlive: Bool, into buffer: inout [UInt8]
+        status: Int, headers: [(String, String)], framing: HeadFraming, keepAlive: Bool, into buffer: inout [UInt8]
     ) {
-        buffer.append(contentsOf: "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n".utf8)
+        buffer.appendUTF8("HTTP/1.1 ")
+        buffer.appendDecimal(status)
+        buffer.append(UInt8(ascii: " "))
+        buffer.appendUTF8(HTTPStatus.reason(status))
+        buffer.appendUTF8("\r\n")
         for (name, value) in headers {
-            buffer.append(contentsOf: name.utf8)
-            buffer.append(contentsOf: ": ".utf8)
-            buffer.append(contentsOf: value.utf8)
-            buffer.append(contentsOf: "\r\n".utf8)
+            buffer.appendUTF8(name)
+            buffer.appendUTF8(": ")
+            buffer.appendUTF8(value)
+            buffer.appendUTF8("\r\n")
         }
-        if let framing {
-            buffer.append(contentsOf: framing.utf8)
-            buffer.append(contentsOf: "\r\n".utf8)
+        switch framing {
+        case .contentLength(let length):
+            buffer.appendUTF8("Content-Length: ")
+            buffer.appendDecimal(length)
+            buffer.appendUTF8("\r\n")
+        case .chunked:
+            buffer.appendUTF8("Transfer-Encoding: chunked\r\n")
+        case .untilClose:
+            break
         }
-        if !keepAlive { buffer.append(contentsOf: "Connection: close\r\n".utf8) }
-        buffer.append(contentsOf: "\r\n".utf8)
+        if !keepAlive { buffer.appendUTF8("Connection: close\r\n") }
+        buffer.appendUTF8("\r\n")
     }
 }
 

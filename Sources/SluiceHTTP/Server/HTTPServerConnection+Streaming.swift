@@ -70,25 +70,25 @@ extension HTTPServerConnection {
         guard number == requestNumber, phase == .handling, !answerStarted else { return }
         answerStarted = true
         dropUndecidedBody()
-        let line: String?
+        let head: HTTPResponse.HeadFraming
         switch framing {
         case .contentLength(let length):
             streamedFraming = .contentLength
-            line = "Content-Length: \(length)"
+            head = .contentLength(length)
         case .streamed where clientSpeaksHTTP11:
             streamedFraming = .chunked
-            line = "Transfer-Encoding: chunked"
+            head = .chunked
         case .streamed:
             streamedFraming = .untilClose
             keepAlive = false
-            line = nil
+            head = .untilClose
         case .noBody(let advertised):
             streamedFraming = .contentLength
-            line = advertised.map { "Content-Length: \($0)" }
+            head = advertised.map { .contentLength($0) } ?? .untilClose
         }
         let keepAlive = keepAlive
         output.appendEncoded {
-            HTTPResponse.writeHead(status: status, headers: headers, framing: line, keepAlive: keepAlive, into: &$0)
+            HTTPResponse.writeHead(status: status, headers: headers, framing: head, keepAlive: keepAlive, into: &$0)
         }
         if isHeadRequest { streamedFraming = .contentLength }  // a HEAD answer has no body, whatever is sent
         scheduleFlush()

@@ -1,3 +1,5 @@
+import SluiceNet
+
 /// Writes RESP frames into a byte buffer.
 ///
 /// Commands always go out as RESP arrays of bulk strings, which every Redis version accepts and which is
@@ -19,20 +21,15 @@ public enum RESPEncoder {
         for argument in arguments {
             switch argument {
             case .string(let text):
-                // A native string's bytes are contiguous (even a small one's, copied to the stack):
-                // one copy of them, not a byte-by-byte walk of the UTF-8 view.
-                let appended: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
-                    appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
-                }
-                if appended == nil {
-                    appendBlob(UInt8(ascii: "$"), text.utf8, into: &buffer)
-                }
+                appendHeader(UInt8(ascii: "$"), count: text.utf8.count, into: &buffer)
+                buffer.appendUTF8(text)
+                appendCRLF(into: &buffer)
             case .bytes(let bytes):
                 appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
             case .integer(let value):
                 let length = decimalDigitCount(value.magnitude) + (value < 0 ? 1 : 0)
                 appendHeader(UInt8(ascii: "$"), count: length, into: &buffer)
-                appendDecimal(value, into: &buffer)
+                buffer.appendDecimal(value)
                 appendCRLF(into: &buffer)
             }
         }
@@ -54,7 +51,7 @@ public enum RESPEncoder {
             appendLine(UInt8(ascii: "-"), text, into: &buffer)
         case .integer(let number):
             buffer.append(UInt8(ascii: ":"))
-            appendDecimal(number, into: &buffer)
+            buffer.appendDecimal(number)
             appendCRLF(into: &buffer)
         case .bulkString(let bytes):
             appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
@@ -105,7 +102,7 @@ public enum RESPEncoder {
 
     private static func appendHeader(_ type: UInt8, count: Int, into buffer: inout [UInt8]) {
         buffer.append(type)
-        appendDecimal(Int64(count), into: &buffer)
+        buffer.appendDecimal(count)
         appendCRLF(into: &buffer)
     }
 
@@ -123,28 +120,6 @@ public enum RESPEncoder {
         appendHeader(type, count: elements.count, into: &buffer)
         for element in elements {
             encode(element, into: &buffer)
-        }
-    }
-
-    /// Writes the decimal text of `value` straight into the buffer, without building a `String`.
-    private static func appendDecimal(_ value: Int64, into buffer: inout [UInt8]) {
-        if value < 0 {
-            buffer.append(UInt8(ascii: "-"))
-        }
-        var magnitude = value.magnitude
-        if magnitude < 10 {  // lengths and small arguments: the common case
-            buffer.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
-            return
-        }
-        // Digits from the last, into a stack buffer as long as the longest Int64, then appended at once.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
     }
 
