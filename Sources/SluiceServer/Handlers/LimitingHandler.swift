@@ -20,6 +20,8 @@ public final class LimitingHandler: HTTPRequestHandler {
     private let clientAddresses: ClientAddressResolver
     private let headerStyle: RateLimitHeaderStyle
     private let timeSource: any TimeSource
+    /// True when time comes from the system clock, so the loop's once-per-iteration reading can stand in.
+    private let usesSystemClock: Bool
     private let metrics: ServerMetrics
     private let allowedAnswer: any HTTPRequestHandler
     /// `metrics`' counters of each rule, by the rule's index.
@@ -40,6 +42,7 @@ public final class LimitingHandler: HTTPRequestHandler {
         self.metrics = metrics
         self.allowedAnswer = allowedAnswer
         self.timeSource = timeSource
+        self.usesSystemClock = timeSource is SystemTimeSource
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
@@ -52,19 +55,34 @@ public final class LimitingHandler: HTTPRequestHandler {
             of: clientAddresses.clientAddress(
                 peer: request.peer, forwardedFor: head.headers.all(name: "X-Forwarded-For"),
                 forwarded: head.headers.all(name: "Forwarded")))
-        let started = MonotonicClock.now()
-        check(at: first, request: request, client: client, checked: []) { [self] checked in
-            metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - started)
-            answer(request, responder: responder, checked: checked)
-        }
+        check(at: first, RuleChecks(request: request, responder: responder, client: client))
     }
 
-    /// One rule's decision, with the key and the store that made it, for a refund.
+    /// One rule's decision and the key that made it, for the answer and for a refund.
     private struct CheckedRule {
-        let rule: Rule
+        /// The rule's index in ``rules``.
+        let index: Int
         let key: String
         let decision: Decision
-        let store: any RateLimitStore
+        /// Made by the local store while the shared one failed: a refund goes there.
+        let decidedLocally: Bool
+    }
+
+    /// One request on its way through the rules it matches: one object per request, which the
+    /// store callbacks carry from rule to rule.
+    private final class RuleChecks {
+        let request: HTTPRequest
+        let responder: HTTPResponder
+        /// The client's identity (its address, grouped by prefix for IPv6).
+        let client: String
+        let started = MonotonicClock.now()
+        var checked: [CheckedRule] = []
+
+        init(request: HTTPRequest, responder: HTTPResponder, client: String) {
+            self.request = request
+            self.responder = responder
+            self.client = client
+        }
     }
 
     /// The index of the first rule at or after `index` that `head` matches.
@@ -72,40 +90,44 @@ public final class LimitingHandler: HTTPRequestHandler {
         rules[index...].firstIndex { $0.match.matches(method: head.method, host: head.host, path: head.path) }
     }
 
-    /// Checks rule `index`, which the request matches, then the next matching one.
-    private func check(
-        at index: Int, request: HTTPRequest, client: String, checked: [CheckedRule],
-        completion: @escaping ([CheckedRule]) -> Void
-    ) {
-        let rule = rules[index]
-        let key = RateLimitKey.make(rule: rule.name, identity: identity(for: rule, request: request, client: client))
-        let decided: (Decision?, any RateLimitStore) -> Void = { [self] decision, store in
-            var checked = checked
-            if let decision {
-                counters[index].record(allowed: decision.allowed, shadow: rule.shadow)
-                checked.append(CheckedRule(rule: rule, key: key, decision: decision, store: store))
-                if !decision.allowed && !rule.shadow {
-                    refundAllowed(checked, loop: request.loop)
-                    return completion(checked)
-                }
-            }
-            guard let next = nextMatch(from: index + 1, request.head) else { return completion(checked) }
-            check(at: next, request: request, client: client, checked: checked, completion: completion)
-        }
-        store.check(policy: rule.policy, key: key, cost: rule.cost, on: request.loop) { [self] result in
+    /// Checks rule `index`, which the request matches; ``decided(_:at:key:locally:_:)`` goes on.
+    private func check(at index: Int, _ checks: RuleChecks) {
+        let identity = identity(from: rules[index].identity, request: checks.request, client: checks.client)
+        let key = RateLimitKey.make(rule: rules[index].name, identity: identity)
+        let loop = checks.request.loop
+        store.check(policy: rules[index].policy, key: key, cost: rules[index].cost, on: loop) { [self] result in
             switch result {
             case .success(let decision):
-                if metrics.recordStoreAnswered() { ServerLog.event("store_degraded_end", ["rule": rule.name]) }
-                decided(decision, store)
+                if metrics.recordStoreAnswered() { ServerLog.event("store_degraded_end", ["rule": rules[index].name]) }
+                decided(decision, at: index, key: key, locally: false, checks)
             case .failure(let error):
+                let rule = rules[index]
                 if metrics.recordStoreFailure(rule: rule.name, policy: rule.onStoreFailure.rawValue) {
                     ServerLog.event(
                         "store_degraded_start",
                         ["rule": rule.name, "policy": rule.onStoreFailure.rawValue, "error": error.description])
                 }
-                decideWithoutStore(rule, key: key, loop: request.loop) { [localStore] in decided($0, localStore) }
+                decideWithoutStore(rule, key: key, loop: loop) { [self] decision in
+                    decided(decision, at: index, key: key, locally: true, checks)
+                }
             }
         }
+    }
+
+    /// Records rule `index`'s decision (nil: its store-failure policy let the request pass
+    /// undecided), then answers at a denial or after the last matching rule, else checks the next.
+    private func decided(_ decision: Decision?, at index: Int, key: String, locally: Bool, _ checks: RuleChecks) {
+        if let decision {
+            let shadow = rules[index].shadow
+            counters[index].record(allowed: decision.allowed, shadow: shadow)
+            checks.checked.append(CheckedRule(index: index, key: key, decision: decision, decidedLocally: locally))
+            if !decision.allowed && !shadow {
+                refundAllowed(checks.checked, loop: checks.request.loop)
+                return answer(checks)
+            }
+        }
+        guard let next = nextMatch(from: index + 1, checks.request.head) else { return answer(checks) }
+        check(at: next, checks)
     }
 
     /// The rule's store-failure policy: pass without a decision, deny for a second, or ask the
@@ -133,18 +155,19 @@ public final class LimitingHandler: HTTPRequestHandler {
     private func refundAllowed(_ checked: [CheckedRule], loop: EventLoop) {
         for entry in checked {
             guard let countedAt = entry.decision.countedAt else { continue }
-            entry.store.refund(
-                policy: entry.rule.policy, key: entry.key, cost: entry.rule.cost, countedAt: countedAt, on: loop
-            ) { result in
+            let rule = rules[entry.index]
+            let refunding: any RateLimitStore = entry.decidedLocally ? localStore : store
+            refunding.refund(policy: rule.policy, key: entry.key, cost: rule.cost, countedAt: countedAt, on: loop) {
+                result in
                 if case .failure(let error) = result {
-                    ServerLog.event("refund_failed", ["rule": entry.rule.name, "error": error.description])
+                    ServerLog.event("refund_failed", ["rule": rule.name, "error": error.description])
                 }
             }
         }
     }
 
-    /// The rule's identity sources' values, joined by `|` when there are several.
-    private func identity(for rule: Rule, request: HTTPRequest, client: String) -> String {
+    /// The values of a rule's identity sources, joined by `|` when there are several.
+    private func identity(from sources: [IdentitySource], request: HTTPRequest, client: String) -> String {
         func value(of source: IdentitySource) -> String {
             switch source {
             case .clientIP: client
@@ -153,24 +176,38 @@ public final class LimitingHandler: HTTPRequestHandler {
             }
         }
         // One source (most rules): its value as it is, without building an array to join.
-        return rule.identity.count == 1 ? value(of: rule.identity[0]) : rule.identity.map(value).joined(separator: "|")
+        return sources.count == 1 ? value(of: sources[0]) : sources.map(value).joined(separator: "|")
     }
 
-    private func answer(_ request: HTTPRequest, responder: HTTPResponder, checked: [CheckedRule]) {
-        let enforced = checked.filter { !$0.rule.shadow }.map { ($0.rule, $0.decision) }
-        let now = timeSource.nowMilliseconds()
-        if let (rule, denial) = enforced.filter({ !$0.1.allowed }).max(by: { $0.1.retryAfter < $1.1.retryAfter }) {
-            var response = RateLimitedResponse.make(rule: rule, decision: denial)
+    /// Answers the request: the 429 of the enforced denial that lasts longest, else the allowed
+    /// answer with the headers of the enforced rule with the least remaining. Shadow rules never
+    /// show.
+    private func answer(_ checks: RuleChecks) {
+        metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - checks.started)
+        var denial: CheckedRule?
+        var tightest: CheckedRule?
+        for entry in checks.checked where !rules[entry.index].shadow {
+            if !entry.decision.allowed {
+                if denial.map({ entry.decision.retryAfter > $0.decision.retryAfter }) ?? true { denial = entry }
+            } else if tightest.map({ entry.decision.remaining < $0.decision.remaining }) ?? true {
+                tightest = entry
+            }
+        }
+        let now = usesSystemClock ? checks.request.loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
+        if let denial {
+            let rule = rules[denial.index]
+            var response = RateLimitedResponse.make(rule: rule, decision: denial.decision)
             response.headers += RateLimitHeaders.fields(
-                for: denial, rule: rule, nowMilliseconds: now, style: headerStyle)
-            responder.respond(response)
+                for: denial.decision, rule: rule, nowMilliseconds: now, style: headerStyle)
+            checks.responder.respond(response)
             return
         }
-        guard let (rule, tightest) = enforced.min(by: { $0.1.remaining < $1.1.remaining }) else {
-            allowedAnswer.handle(request, responder: responder)
+        guard let tightest else {
+            allowedAnswer.handle(checks.request, responder: checks.responder)
             return
         }
-        let fields = RateLimitHeaders.fields(for: tightest, rule: rule, nowMilliseconds: now, style: headerStyle)
-        allowedAnswer.handle(request, responder: responder.addingHeaders(fields))
+        let fields = RateLimitHeaders.fields(
+            for: tightest.decision, rule: rules[tightest.index], nowMilliseconds: now, style: headerStyle)
+        allowedAnswer.handle(checks.request, responder: checks.responder.addingHeaders(fields))
     }
 }
