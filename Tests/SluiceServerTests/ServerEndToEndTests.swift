@@ -51,7 +51,12 @@ import Testing
             let retryAfter = Int(denied.header("Retry-After") ?? "") ?? 0
             #expect((1...60).contains(retryAfter))
             #expect(denied.header("Content-Type") == "application/problem+json")
-            #expect(denied.text.contains(#""rule":"r""#))
+            let problem = try JSONSerialization.jsonObject(with: Data(denied.text.utf8)) as? [String: Any]
+            #expect(problem?["status"] as? Int == 429)
+            #expect(problem?["title"] as? String == "Too Many Requests")
+            #expect(problem?["rule"] as? String == "r")
+            #expect(problem?["retry_after"] as? Int == retryAfter)
+            #expect(denied.text.hasSuffix("}\n"))
         }
     }
 
