@@ -3,6 +3,7 @@ import PackageDescription
 
 // Modules import one way, top to bottom:
 // sluice → SluiceServer → SluiceHTTP, SluiceLimit → SluiceRedis → SluiceNet → CSluiceLinux, Glibc.
+// (SluiceLimit also takes its shard lock straight from CSluiceLinux.)
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],

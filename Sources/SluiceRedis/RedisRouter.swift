@@ -30,11 +30,11 @@ public final class RedisRouter: @unchecked Sendable {
     public let loop: EventLoop
     /// What it was configured with.
     public let configuration: RedisConfiguration
-    // `@exclusivity(unchecked)`: loop-confined state on the per-command path, and no access to it
-    // spans a call into other code, so no two accesses can overlap; Swift's run-time exclusivity
-    // checks on these properties were 12% of the client's CPU time per pipelined command.
     /// `MOVED` and `ASK` redirects followed so far.
     public private(set) var redirects = 0
+    // `@exclusivity(unchecked)` below: loop-confined state on the per-command path, and no access
+    // to it spans a call into other code, so no two accesses can overlap; Swift's run-time
+    // exclusivity checks on these properties were 12% of the client's CPU time per pipelined command.
     /// True once the router serves a cluster (configured, or detected behind one address).
     @exclusivity(unchecked) public private(set) var isCluster = false
 
@@ -64,7 +64,7 @@ public final class RedisRouter: @unchecked Sendable {
         self.loop = loop
         commandTimeoutNanoseconds = configuration.commandTimeout.nanoseconds
         defaultNode = RedisNode(configuration: configuration, loop: loop)
-        defaultNode.onRoutedFailure = { [unowned self] request, error, node in completed(request, error, from: node) }
+        routeFailures(of: defaultNode)
         switch configuration.deployment {
         case .single:
             defaultNode.onConnected = { [unowned self] info in
@@ -124,7 +124,15 @@ public final class RedisRouter: @unchecked Sendable {
                 code: .shutdown, message: "the client was shut down", endpoint: "\(configuration.endpoint)")
             return command.handler(.failure(error))
         }
-        destination(of: command).submit(command)
+        // Each attempt may reload its script once: the next node or connection may lack it too.
+        var attempt = command
+        attempt.reloadedScript = false
+        destination(of: attempt).submit(attempt)
+    }
+
+    /// Makes `node` hand the failures of the commands this router sent back to ``completed(_:_:from:)``.
+    private func routeFailures(of node: RedisNode) {
+        node.onRoutedFailure = { [unowned self] request, error, node in completed(request, error, from: node) }
     }
 
     private func destination(of command: RedisRequest) -> RedisNode {
@@ -144,7 +152,7 @@ public final class RedisRouter: @unchecked Sendable {
         nodeConfiguration.endpoint = endpoint
         nodeConfiguration.seeds = [endpoint]
         let made = RedisNode(configuration: nodeConfiguration, loop: loop)
-        made.onRoutedFailure = { [unowned self] request, error, node in completed(request, error, from: node) }
+        routeFailures(of: made)
         nodes[endpoint] = made
         return made
     }

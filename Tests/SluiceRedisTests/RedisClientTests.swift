@@ -276,6 +276,32 @@ import Testing
         #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(30), "deadline fired after \(elapsed)")
     }
 
+    /// A command sent again from the failure handler of one that timed out waiting for a
+    /// connection gets its own answer: it is not dropped with the queue it joined.
+    @Test func aCommandSentFromATimeoutHandlerIsAnsweredToo() async throws {
+        let silent = try SilentServer()
+        var configuration = RedisConfiguration(endpoint: HostAndPort(host: "127.0.0.1", port: silent.port))
+        configuration.commandTimeout = .milliseconds(300)
+        configuration.connectTimeout = .milliseconds(200)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.shutdown() }
+        let router = client.router(on: client.loops[0])
+        let codes = Mutex<[RedisError.Code?]>([])
+        let secondAnswered = DispatchSemaphore(value: 0)
+        router.loop.execute {
+            router.send(["PING"]) { first in
+                codes.withLock { $0.append(first.failureCode) }
+                router.send(["PING"]) { second in
+                    codes.withLock { $0.append(second.failureCode) }
+                    secondAnswered.signal()
+                }
+            }
+        }
+        let answered = try await offPool { secondAnswered.wait(timeout: .now() + 20) == .success }
+        #expect(answered, "the command sent from the failure handler was never answered")
+        #expect(codes.withLock { $0 } == [.timeout, .timeout])
+    }
+
     @Test func aReplyThatStopsMidwayHitsTheDeadlineAsAmbiguous() async throws {
         try await withRedisServer { server in
             var configuration = try RedisConfiguration(url: server.url)
@@ -315,5 +341,13 @@ private final class TrafficLog: Sendable {
         while outcomes.withLock({ $0["ok", default: 0] }) < count && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+extension Result where Failure == RedisError {
+    /// The error's code, or nil for a reply.
+    fileprivate var failureCode: RedisError.Code? {
+        guard case .failure(let error) = self else { return nil }
+        return error.code
     }
 }

@@ -4,10 +4,11 @@
 /// window edges. Memory grows with the units in a window, so prefer it for modest limits.
 ///
 /// Units allowed in the same millisecond share one run, so a request of cost 50 costs one run, not 50 entries.
-/// The log remembers where its live runs start and moves that mark forward as runs expire, so an allowed check reads
-/// only the first live run and the newest one: O(1) amortised, and two cache lines however long the log is (a
-/// binary search over a long log would read a dozen). Expired runs are discarded once they are at least half of
-/// what is stored. Only a denial searches the log, for its `retryAfter`: O(log n).
+/// The log remembers where its live runs start and moves that mark forward as runs expire: O(1) amortised (each
+/// run is passed once), and a check that finds nothing newly expired reads only the first live run and the newest
+/// one, two cache lines however long the log is, where a binary search over a long log would read a dozen.
+/// Expired runs are discarded once they are at least half of what is stored. Only a denial searches the log, for
+/// its `retryAfter`: O(log n). Two logs are equal when they store the same runs; the mark is a cache.
 ///
 /// ```swift
 /// var log = SlidingWindowLog()
@@ -18,8 +19,8 @@ public struct SlidingWindowLog: Sendable, Hashable {
     struct Run: Sendable, Hashable {
         /// When the units were allowed, in milliseconds since the epoch.
         var timestamp: Int64
-        /// Units in this run plus every earlier stored run; counting cumulatively lets a binary search find
-        /// both the live units and the n-th oldest unit.
+        /// Units in this run plus every earlier stored run; counting cumulatively gives the live units from two
+        /// runs, and lets a binary search find the n-th oldest unit.
         var cumulativeUnits: Int
     }
 
@@ -31,10 +32,18 @@ public struct SlidingWindowLog: Sendable, Hashable {
     /// Creates an empty log.
     public init() {}
 
+    public static func == (lhs: SlidingWindowLog, rhs: SlidingWindowLog) -> Bool {
+        lhs.runs == rhs.runs
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(runs)
+    }
+
     /// Runs the log can hold without reallocating; the store's memory estimate uses it.
     var storedRunCapacity: Int { runs.capacity }
 
-    /// Records `cost` units at time `now` if the last window has room for them; a denial changes nothing.
+    /// Records `cost` units at time `now` if the last window has room for them; a denial records nothing.
     ///
     /// Units recorded at `t` stop counting at `t + window`: the log first forgets units with
     /// `timestamp <= now - window`. A denied request's `retryAfter` is when enough of the oldest units expire for

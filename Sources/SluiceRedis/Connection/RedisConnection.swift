@@ -113,7 +113,8 @@ final class RedisConnection: EventHandler {
     /// `host:port (address)` for messages.
     var endpoint: String { "\(configuration.endpoint) (\(address))" }
 
-    /// Queues a command; it leaves with everything else queued in this loop iteration.
+    /// Queues a command; it leaves with everything else queued in this loop iteration, or
+    /// earlier when sent while replies are delivered (see the type's description).
     /// Only on a ready connection.
     func send(_ request: RedisRequest) {
         precondition(state == .ready, "RedisConnection.send on a connection that is \(state)")

@@ -262,20 +262,24 @@ final class RedisNode: @unchecked Sendable {
         waitingWatchdog = loop.schedule(atNanoseconds: deadline) { [self] in
             waitingWatchdog = nil
             let now = MonotonicClock.now()
-            var kept = RingBuffer<RedisRequest>()
+            var expired: [RedisRequest] = []
             var nextDeadline = UInt64.max
             for request in waiting.removeAll() {
                 if request.deadline <= now {
-                    let reason = lastError.map { "; last connection error: \($0.message)" } ?? ""
-                    let message = "no connection to the server within the command deadline\(reason)"
-                    fail(request, RedisError(code: .timeout, message: message, endpoint: endpoint))
+                    expired.append(request)
                 } else {
-                    kept.append(request)
+                    waiting.append(request)
                     nextDeadline = min(nextDeadline, request.deadline)
                 }
             }
-            waiting = kept
             if !waiting.isEmpty { armWaitingWatchdog(at: nextDeadline) }
+            // Failed only once the queue is whole again: a caller that sends again from its
+            // failure handler (a router asking for the slot map) queues behind the survivors.
+            let reason = lastError.map { "; last connection error: \($0.message)" } ?? ""
+            let message = "no connection to the server within the command deadline\(reason)"
+            for request in expired {
+                fail(request, RedisError(code: .timeout, message: message, endpoint: endpoint))
+            }
         }
     }
 }
