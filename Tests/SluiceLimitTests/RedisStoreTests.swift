@@ -48,7 +48,10 @@ import Testing
 
     /// One loop turn's checks of one key go to Redis as one call (`INCRBY n`, one `EVALSHA`), and
     /// are decided exactly as the memory store decides the same checks one after another.
-    @Test(arguments: [(RateLimitAlgorithm.fixedWindow, 1), (.tokenBucket, 1), (.tokenBucket, 2)])
+    @Test(arguments: [
+        (RateLimitAlgorithm.fixedWindow, 1), (.slidingWindow, 1), (.slidingWindow, 2), (.tokenBucket, 1),
+        (.tokenBucket, 2),
+    ])
     func oneLoopTurnsChecksOfAKeyAreOneCall(algorithm: RateLimitAlgorithm, cost: Int) async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)
@@ -76,6 +79,24 @@ import Testing
             let stats = try server.cli(["INFO", "commandstats"])
             let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=1," : "cmdstat_evalsha:calls=1,"
             #expect(stats.contains(call), "\(stats)")
+        }
+    }
+
+    /// A cost of thousands of units is thousands of log members: more than one `ZADD` can take
+    /// through Lua's `unpack`, so the script adds them in chunks.
+    @Test func aSlidingWindowCheckOfThousandsOfUnitsIsLogged() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client)
+            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 20_000, window: .seconds(60))
+            let first = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
+            let second = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
+            let third = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
+            #expect(first.allowed && first.remaining == 11_000)
+            #expect(second.allowed && second.remaining == 2_000)
+            #expect(!third.allowed && third.remaining == 2_000)
+            #expect(try await client.send("ZCARD", "sluice:big:{k}:sw").int == 18_000)
         }
     }
 

@@ -6,8 +6,8 @@ import SluiceRedis
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
 /// (so that Sluice instances with skewed clocks agree), and returns
 /// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`, followed for an allowed request
-/// by the time its units were counted, which a refund names (the token bucket, which decides
-/// batches, returns what its decisions are computed from instead). Every key written gets an expiry:
+/// by the time its units were counted, which a refund names (the sliding window and the token
+/// bucket, which decide batches, return what their decisions are computed from instead). Every key written gets an expiry:
 /// the time after which its state no longer matters, plus a grace (the last `ARGV`) so that a
 /// command delayed in flight, or a clock running a little apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
@@ -46,11 +46,17 @@ public enum RedisLimitScripts {
         """)
 
     /// Sliding window log on a sorted set of one member per unit of cost, scored by time.
-    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost, grace.
+    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost, grace,
+    /// and the number of checks `n` (one loop turn's checks of this log, default 1). Adds `cost`
+    /// members for as many of the `n` checks as fit, in order, and returns `{taken, live units
+    /// before, now, resetAfter, retryAfter}`, the last two for the checks that did not fit; the
+    /// store derives each check's decision as `SlidingWindowLog` does. Members go in by 1,000 per
+    /// `ZADD`, under Lua's limit on `unpack`.
     static let slidingWindow = RedisScript(
         now + """
 
             local limit, window, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+            local checks = tonumber(ARGV[6] or '1')
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
             local count = redis.call('ZCARD', KEYS[1])
             local function expiresAfter(index)
@@ -58,22 +64,31 @@ public enum RedisLimitScripts {
               if entry[2] == nil then return 0 end
               return tonumber(entry[2]) + window - now
             end
-            if count + cost > limit then
-              local reset = expiresAfter(-1)
-              local retry = reset
-              if cost <= limit then retry = expiresAfter(count + cost - limit - 1) end
-              return {0, math.max(0, limit - count), reset, retry}
+            local taken = 0
+            if cost <= limit then taken = math.min(checks, math.max(0, math.floor((limit - count) / cost))) end
+            if taken > 0 then
+              local units = taken * cost
+              local last = redis.call('INCRBY', KEYS[2], units)
+              local members = {}
+              for sequence = last - units + 1, last do
+                members[#members + 1] = now
+                members[#members + 1] = tostring(now) .. ':' .. sequence
+                if #members == 2000 then
+                  redis.call('ZADD', KEYS[1], unpack(members))
+                  members = {}
+                end
+              end
+              if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
+              redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
+              redis.call('PEXPIRE', KEYS[2], window + tonumber(ARGV[5]))
             end
-            local last = redis.call('INCRBY', KEYS[2], cost)
-            local members = {}
-            for sequence = last - cost + 1, last do
-              members[#members + 1] = now
-              members[#members + 1] = tostring(now) .. ':' .. sequence
+            local reset, retry = 0, 0
+            if taken < checks then
+              reset = expiresAfter(-1)
+              retry = reset
+              if cost <= limit then retry = expiresAfter(count + taken * cost + cost - limit - 1) end
             end
-            redis.call('ZADD', KEYS[1], unpack(members))
-            redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
-            redis.call('PEXPIRE', KEYS[2], window + tonumber(ARGV[5]))
-            return {1, limit - count - cost, window, 0, now}
+            return {taken, count, now, reset, retry}
             """)
 
     /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so

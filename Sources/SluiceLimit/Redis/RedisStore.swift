@@ -8,10 +8,11 @@ import SluiceRedis
 ///   denied request takes nothing;
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
 ///
-/// Cost-1 fixed-window checks and token-bucket checks of one key made in one loop turn go out
-/// as one call (see `CheckBatcher`): `INCRBY counter n`, whose `n` counts `c − n + 1 … c` are the
-/// checks' counts in order; the token-bucket script takes tokens for as many of the `n` checks
-/// as the bucket holds, in order. Both decide exactly as `n` checks one after another.
+/// Cost-1 fixed-window checks, sliding-window checks and token-bucket checks of one key made in
+/// one loop turn (with the same cost) go out as one call (see `CheckBatcher`): `INCRBY counter n`,
+/// whose `n` counts `c − n + 1 … c` are the checks' counts in order; the sliding-window script
+/// logs as many of the `n` checks as fit, and the token-bucket script takes tokens for as many
+/// as the bucket holds, in order. Each decides exactly as `n` checks one after another.
 ///
 /// Keys are `<prefix>:<rule>:{<identity>}:<algorithm>[:<window index>]`; every one expires.
 ///
@@ -138,10 +139,22 @@ public final class RedisStore: RateLimitStore {
                     timeout: timeout, handler: reply)
             }
         case .slidingWindow:
-            router.evalScript(
-                RedisLimitScripts.slidingWindow, keys: [.string("\(base):sw"), .string("\(base):sw:seq")],
-                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace],
-                timeout: timeout, handler: reply)
+            let log = "\(base):sw"
+            let arguments: [RESPArgument] = [
+                scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
+            ]
+            batcher(for: router).add(
+                batch: "\(log)|\(cost)|\(policy.limit)|\(window)|\(clock == .client ? now : 0)",
+                send: { count, answer in
+                    router.evalScript(
+                        RedisLimitScripts.slidingWindow, keys: [.string(log), .string("\(log):seq")],
+                        arguments: arguments + [.integer(Int64(count))], timeout: timeout
+                    ) { result in
+                        answer(
+                            Self.slidingWindowDecisions(
+                                from: result, count: count, cost: cost, policy: policy, key: base))
+                    }
+                }, completion: completion)
         case .tokenBucket:
             let bucket = "\(base):tb"
             let arguments: [RESPArgument] = [
@@ -166,6 +179,34 @@ public final class RedisStore: RateLimitStore {
     /// The batcher of `router`'s loop; every router of the client has one.
     private func batcher(for router: RedisRouter) -> CheckBatcher {
         batchers[ObjectIdentifier(router.loop)]!
+    }
+
+    /// `{taken, live units before, now, resetAfter, retryAfter}` from the sliding-window script:
+    /// the first `taken` of `count` checks were logged, the rest were denied, each decided as
+    /// `SlidingWindowLog` would.
+    private static func slidingWindowDecisions(
+        from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
+    ) -> Result<[Decision], RateLimitError> {
+        switch result {
+        case .failure(let error):
+            return .failure(storeError(error, key: key))
+        case .success(let value):
+            guard case .array(let fields) = value, fields.count == 5, let taken = fields[0].int,
+                let live = fields[1].int, let now = fields[2].int, let reset = fields[3].int,
+                let retry = fields[4].int, (0...Int64(count)).contains(taken)
+            else { return .failure(unexpected(value, key: key)) }
+            let limit = Int64(policy.limit)
+            let denied = Decision(
+                allowed: false, limit: policy.limit, remaining: Int(max(0, limit - live - taken * Int64(cost))),
+                resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)))
+            return .success(
+                (0..<Int64(count)).map { index in
+                    guard index < taken else { return denied }
+                    return Decision(
+                        allowed: true, limit: policy.limit, remaining: Int(limit - live - (index + 1) * Int64(cost)),
+                        resetAfter: .milliseconds(policy.windowMilliseconds), retryAfter: .zero, countedAt: now)
+                })
+        }
     }
 
     /// `{taken, level before, now}` from the token-bucket script: the first `taken` of `count`
@@ -268,8 +309,8 @@ public final class RedisStore: RateLimitStore {
             countedAt: allowed ? now : nil)
     }
 
-    /// Reads a script's `{allowed, remaining, resetAfter, retryAfter[, countedAt]}`; an allowed
-    /// answer without the last field was counted at the client's `countedAt`.
+    /// Reads the fixed-window script's `{allowed, remaining, resetAfter, retryAfter}`; an allowed
+    /// request was counted at the client's `countedAt` (the window index comes from its clock).
     private static func decision(
         from result: Result<RESPValue, RedisError>, policy: RateLimitPolicy, key: String, countedAt: Int64
     ) -> Result<Decision, RateLimitError> {
@@ -277,15 +318,14 @@ public final class RedisStore: RateLimitStore {
         case .failure(let error):
             return .failure(storeError(error, key: key))
         case .success(let value):
-            guard case .array(let fields) = value, fields.count == 4 || fields.count == 5,
-                let allowed = fields[0].int, let remaining = fields[1].int, let reset = fields[2].int,
-                let retry = fields[3].int
+            guard case .array(let fields) = value, fields.count == 4, let allowed = fields[0].int,
+                let remaining = fields[1].int, let reset = fields[2].int, let retry = fields[3].int
             else { return .failure(unexpected(value, key: key)) }
             return .success(
                 Decision(
                     allowed: allowed == 1, limit: policy.burst, remaining: Int(max(0, remaining)),
                     resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)),
-                    countedAt: allowed == 1 ? (fields.count == 5 ? fields[4].int : nil) ?? countedAt : nil))
+                    countedAt: allowed == 1 ? countedAt : nil))
         }
     }
 
