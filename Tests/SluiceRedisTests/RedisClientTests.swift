@@ -254,12 +254,17 @@ import Testing
         }
     }
 
-    @Test func aServerThatNeverAnswersHitsTheDeadline() async throws {
-        let silent = try SilentServer()
+    /// A client with short deadlines for `silent`, a server that accepts and never answers.
+    private static func impatientClient(of silent: SilentServer) throws -> RedisClient {
         var configuration = RedisConfiguration(endpoint: HostAndPort(host: "127.0.0.1", port: silent.port))
         configuration.commandTimeout = .milliseconds(300)
         configuration.connectTimeout = .milliseconds(200)
-        let client = try RedisClient(configuration: configuration)
+        return try RedisClient(configuration: configuration)
+    }
+
+    @Test func aServerThatNeverAnswersHitsTheDeadline() async throws {
+        let silent = try SilentServer()
+        let client = try Self.impatientClient(of: silent)
         defer { client.shutdown() }
         let started = ContinuousClock.now
         do throws(RedisError) {
@@ -280,10 +285,7 @@ import Testing
     /// connection gets its own answer: it is not dropped with the queue it joined.
     @Test func aCommandSentFromATimeoutHandlerIsAnsweredToo() async throws {
         let silent = try SilentServer()
-        var configuration = RedisConfiguration(endpoint: HostAndPort(host: "127.0.0.1", port: silent.port))
-        configuration.commandTimeout = .milliseconds(300)
-        configuration.connectTimeout = .milliseconds(200)
-        let client = try RedisClient(configuration: configuration)
+        let client = try Self.impatientClient(of: silent)
         defer { client.shutdown() }
         let router = client.router(on: client.loops[0])
         let codes = Mutex<[RedisError.Code?]>([])

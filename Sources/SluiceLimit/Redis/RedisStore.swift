@@ -187,25 +187,18 @@ public final class RedisStore: RateLimitStore {
     private static func slidingWindowDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
-        switch result {
-        case .failure(let error):
-            return .failure(storeError(error, key: key))
-        case .success(let value):
-            guard case .array(let fields) = value, fields.count == 5, let taken = fields[0].int,
-                let live = fields[1].int, let now = fields[2].int, let reset = fields[3].int,
-                let retry = fields[4].int, (0...Int64(count)).contains(taken)
-            else { return .failure(unexpected(value, key: key)) }
+        batchDecisions(from: result, count: count, fieldCount: 5, key: key) { taken, fields in
+            let (live, now, reset, retry) = (fields[1], fields[2], fields[3], fields[4])
             let limit = Int64(policy.limit)
             let denied = Decision(
                 allowed: false, limit: policy.limit, remaining: Int(max(0, limit - live - taken * Int64(cost))),
                 resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)))
-            return .success(
-                (0..<Int64(count)).map { index in
-                    guard index < taken else { return denied }
-                    return Decision(
-                        allowed: true, limit: policy.limit, remaining: Int(limit - live - (index + 1) * Int64(cost)),
-                        resetAfter: .milliseconds(policy.windowMilliseconds), retryAfter: .zero, countedAt: now)
-                })
+            return (0..<Int64(count)).map { index in
+                guard index < taken else { return denied }
+                return Decision(
+                    allowed: true, limit: policy.limit, remaining: Int(limit - live - (index + 1) * Int64(cost)),
+                    resetAfter: .milliseconds(policy.windowMilliseconds), retryAfter: .zero, countedAt: now)
+            }
         }
     }
 
@@ -214,21 +207,35 @@ public final class RedisStore: RateLimitStore {
     private static func tokenBucketDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
+        batchDecisions(from: result, count: count, fieldCount: 3, key: key) { taken, fields in
+            let (level, now) = (fields[1], fields[2])
+            let need = Int64(cost) * policy.windowMilliseconds
+            return (0..<Int64(count)).map { index in
+                let allowed = index < taken
+                return TokenBucket.decision(
+                    leaving: level - (allowed ? index + 1 : taken) * need, allowed: allowed, need: need,
+                    policy: policy, at: now)
+            }
+        }
+    }
+
+    /// The decisions of a batch script's `count` checks, made by `decide` from its reply:
+    /// `fieldCount` integers, the first being how many of the checks it took (at most `count`);
+    /// or the error to give every check.
+    private static func batchDecisions(
+        from result: Result<RESPValue, RedisError>, count: Int, fieldCount: Int, key: String,
+        decide: (_ taken: Int64, _ fields: [Int64]) -> [Decision]
+    ) -> Result<[Decision], RateLimitError> {
         switch result {
         case .failure(let error):
             return .failure(storeError(error, key: key))
         case .success(let value):
-            guard case .array(let fields) = value, fields.count == 3, let taken = fields[0].int,
-                let level = fields[1].int, let now = fields[2].int, (0...Int64(count)).contains(taken)
-            else { return .failure(unexpected(value, key: key)) }
-            let need = Int64(cost) * policy.windowMilliseconds
-            return .success(
-                (0..<Int64(count)).map { index in
-                    let allowed = index < taken
-                    return TokenBucket.decision(
-                        leaving: level - (allowed ? index + 1 : taken) * need, allowed: allowed, need: need,
-                        policy: policy, at: now)
-                })
+            guard case .array(let values) = value else { return .failure(unexpected(value, key: key)) }
+            let fields = values.compactMap(\.int)
+            guard values.count == fieldCount, fields.count == fieldCount, (0...Int64(count)).contains(fields[0]) else {
+                return .failure(unexpected(value, key: key))
+            }
+            return .success(decide(fields[0], fields))
         }
     }
 
