@@ -34,9 +34,14 @@ public struct HTTPResponse: Sendable, Equatable {
     /// Appends the response in HTTP/1.1 wire form; `keepAlive` false adds `Connection: close`.
     /// A response to `HEAD` carries the length of the body it would have had, but no body.
     public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
+        write(into: &buffer, keepAlive: keepAlive, isHead: isHead, extraHeaders: [])
+    }
+
+    /// As ``write(into:keepAlive:isHead:)``, with `extraHeaders` after the response's own.
+    func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: [(String, String)]) {
         Self.writeHead(
-            status: status, headers: headers, framing: .contentLength(Int64(body.count)), keepAlive: keepAlive,
-            into: &buffer)
+            status: status, headers: headers, extraHeaders: extraHeaders, framing: .contentLength(Int64(body.count)),
+            keepAlive: keepAlive, into: &buffer)
         if !isHead { buffer.append(contentsOf: body) }
     }
 
@@ -50,10 +55,11 @@ public struct HTTPResponse: Sendable, Equatable {
         case untilClose
     }
 
-    /// Appends a status line and headers, then the `framing` field, `Connection: close` when
-    /// not `keepAlive`, and the blank line — as bytes, building no string.
+    /// Appends a status line, `headers` and `extraHeaders`, then the `framing` field,
+    /// `Connection: close` when not `keepAlive`, and the blank line — as bytes, building no string.
     static func writeHead(
-        status: Int, headers: [(String, String)], framing: HeadFraming, keepAlive: Bool, into buffer: inout [UInt8]
+        status: Int, headers: [(String, String)], extraHeaders: [(String, String)] = [], framing: HeadFraming,
+        keepAlive: Bool, into buffer: inout [UInt8]
     ) {
         buffer.appendUTF8("HTTP/1.1 ")
         buffer.appendDecimal(status)
@@ -61,10 +67,10 @@ public struct HTTPResponse: Sendable, Equatable {
         buffer.appendUTF8(HTTPStatus.reason(status))
         buffer.appendUTF8("\r\n")
         for (name, value) in headers {
-            buffer.appendUTF8(name)
-            buffer.appendUTF8(": ")
-            buffer.appendUTF8(value)
-            buffer.appendUTF8("\r\n")
+            appendField(name, value, into: &buffer)
+        }
+        for (name, value) in extraHeaders {
+            appendField(name, value, into: &buffer)
         }
         switch framing {
         case .contentLength(let length):
@@ -77,6 +83,13 @@ public struct HTTPResponse: Sendable, Equatable {
             break
         }
         if !keepAlive { buffer.appendUTF8("Connection: close\r\n") }
+        buffer.appendUTF8("\r\n")
+    }
+
+    private static func appendField(_ name: String, _ value: String, into buffer: inout [UInt8]) {
+        buffer.appendUTF8(name)
+        buffer.appendUTF8(": ")
+        buffer.appendUTF8(value)
         buffer.appendUTF8("\r\n")
     }
 }

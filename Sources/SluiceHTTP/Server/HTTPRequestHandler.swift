@@ -47,9 +47,7 @@ public struct HTTPResponder {
 
     /// Writes `response`; responses of pipelined requests leave in request order.
     public func respond(_ response: HTTPResponse) {
-        var response = response
-        response.headers += extraHeaders
-        connection.respond(response, to: requestNumber)
+        connection.respond(response, extraHeaders: extraHeaders, to: requestNumber)
     }
 
     // MARK: - Streaming (proxy mode)
@@ -67,7 +65,8 @@ public struct HTTPResponder {
 
     /// Writes the head of an answer whose body follows with ``sendBody(_:)`` and ``finish()``.
     public func startResponse(status: Int, headers: [(String, String)], framing: HTTPResponseFraming) {
-        connection.startResponse(to: requestNumber, status: status, headers: headers + extraHeaders, framing: framing)
+        connection.startResponse(
+            to: requestNumber, status: status, headers: headers, extraHeaders: extraHeaders, framing: framing)
     }
 
     /// Sends body bytes; false once the client falls behind: wait for ``whenClientDrained(_:)``.

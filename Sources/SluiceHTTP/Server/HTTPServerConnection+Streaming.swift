@@ -66,7 +66,10 @@ extension HTTPServerConnection {
 
     // MARK: - Streamed answer, for the responder
 
-    func startResponse(to number: UInt64, status: Int, headers: [(String, String)], framing: HTTPResponseFraming) {
+    func startResponse(
+        to number: UInt64, status: Int, headers: [(String, String)], extraHeaders: [(String, String)],
+        framing: HTTPResponseFraming
+    ) {
         guard number == requestNumber, phase == .handling, !answerStarted else { return }
         answerStarted = true
         dropUndecidedBody()
@@ -88,7 +91,9 @@ extension HTTPServerConnection {
         }
         let keepAlive = keepAlive
         output.appendEncoded {
-            HTTPResponse.writeHead(status: status, headers: headers, framing: head, keepAlive: keepAlive, into: &$0)
+            HTTPResponse.writeHead(
+                status: status, headers: headers, extraHeaders: extraHeaders, framing: head, keepAlive: keepAlive,
+                into: &$0)
         }
         if isHeadRequest { streamedFraming = .contentLength }  // a HEAD answer has no body, whatever is sent
         scheduleFlush()

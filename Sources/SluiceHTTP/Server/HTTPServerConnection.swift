@@ -282,21 +282,27 @@ final class HTTPServerConnection: EventHandler {
 
     // MARK: - Answering
 
-    func respond(_ response: HTTPResponse, to number: UInt64) {
+    /// Answers request `number` with `response` and then `extraHeaders` (written after its own,
+    /// without copying them into it).
+    func respond(_ response: HTTPResponse, extraHeaders: [(String, String)], to number: UInt64) {
         guard number == requestNumber, phase == .handling, !answerStarted else { return }
         answerStarted = true
         dropUndecidedBody()
         if bodyDone {
-            writeWhole(response)
+            writeWhole(response, extraHeaders: extraHeaders)
         } else {
             // Held until the body has been read: a body that turns out malformed gets its 400
             // instead, and the client never sees two answers to one request.
-            heldResponse = response
+            var held = response
+            held.headers += extraHeaders
+            heldResponse = held
         }
     }
 
-    private func writeWhole(_ response: HTTPResponse) {
-        output.appendEncoded { response.write(into: &$0, keepAlive: keepAlive, isHead: isHeadRequest) }
+    private func writeWhole(_ response: HTTPResponse, extraHeaders: [(String, String)] = []) {
+        output.appendEncoded {
+            response.write(into: &$0, keepAlive: keepAlive, isHead: isHeadRequest, extraHeaders: extraHeaders)
+        }
         scheduleFlush()
         answerComplete = true
         completeIfDone()
