@@ -41,7 +41,11 @@ public struct HTTPResponder {
     /// A responder that adds `headers` to whatever response it sends (a middleware's fields).
     public func addingHeaders(_ headers: [(String, String)]) -> HTTPResponder {
         var copy = self
-        copy.extraHeaders += headers
+        if copy.extraHeaders.isEmpty {
+            copy.extraHeaders = headers  // shares the caller's array: the common case, no copy
+        } else {
+            copy.extraHeaders += headers
+        }
         return copy
     }
 

@@ -196,10 +196,10 @@ public final class LimitingHandler: HTTPRequestHandler {
         let now = usesSystemClock ? checks.request.loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
         if let denial {
             let rule = rules[denial.index]
-            var response = RateLimitedResponse.make(rule: rule, decision: denial.decision)
-            response.headers += RateLimitHeaders.fields(
+            let fields = RateLimitHeaders.fields(
                 for: denial.decision, rule: rule, nowMilliseconds: now, style: headerStyle)
-            checks.responder.respond(response)
+            checks.responder.addingHeaders(fields).respond(
+                RateLimitedResponse.make(rule: rule, decision: denial.decision))
             return
         }
         guard let tightest else {
