@@ -51,6 +51,7 @@ import Testing
     }
 
     @Test func sighupReloadsAGoodFileAndRefusesABadOne() throws {
+        WindowEdges.startClearBlocking(ofWindow: .seconds(60))
         let path = try configFile(limit: 1, name: "first")
         let sluice = try SluiceProcess(["--config", path])
         #expect(sluice.standardOutput.contains("rule: first"))

@@ -87,6 +87,7 @@ import Testing
         configuration.upstreamTimeout = upstreamTimeout
         configuration.http.parserLimits.maxBodyLength = Int64.max
         configuration.http.idleTimeout = idleTimeout
+        try await WindowEdges.startClear(of: rules)
         let app = try SluiceApp(configuration: configuration)
         let (listen, _) = try app.start()
         defer { app.shutdown() }
