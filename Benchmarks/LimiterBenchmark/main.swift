@@ -101,7 +101,13 @@ func format(_ rate: Double) -> String { String(format: "%12.0f decisions/s", rat
 switch arguments.first {
 case "memory":
     let seconds = Double(arguments.dropFirst().first ?? "2") ?? 2
-    let algorithms = arguments.count > 2 ? [RateLimitAlgorithm(rawValue: arguments[2])!] : RateLimitAlgorithm.allCases
+    var algorithms = RateLimitAlgorithm.allCases
+    if arguments.count > 2 {
+        guard let chosen = RateLimitAlgorithm(rawValue: arguments[2]) else {
+            fatalError("unknown algorithm \(arguments[2]); one of: fixed-window, sliding-window, token-bucket")
+        }
+        algorithms = [chosen]
+    }
     let cores = EventLoopGroup.activeProcessorCount
     print("memory store, \(keys.count) distinct keys, decisions/s:")
     print("  headline: time passed by the caller, check(policy:key:cost:now:), clock read once per 1,000 checks")

@@ -27,8 +27,9 @@ import Testing
         #expect(last.remaining == policy.limit - threads * checks - 1)
     }
 
-    /// A waiter that outlasts the spin sleeps in the kernel and is woken when the holder lets go.
-    @Test func aLongHoldPutsTheWaiterToSleepAndWakesIt() async throws {
+    /// A waiter held off far longer than its spin (it then sleeps on the futex) stays out while
+    /// the lock is held and is woken when the holder lets go: a lost wake-up would leave it waiting.
+    @Test func aWaiterHeldOffPastItsSpinIsWokenWhenTheHolderLetsGo() async throws {
         let box = ShardsBox()
         let waited = try await offPool {
             let holding = DispatchSemaphore(value: 0)

@@ -4,12 +4,12 @@ import SluiceRedis
 /// type of the same name under `Algorithms/`, so that both stores decide alike.
 ///
 /// Every script takes `ARGV[1]` = now in Unix milliseconds, or `0` to read the server's `TIME`
-/// (so that Sluice instances with skewed clocks agree), and returns
-/// `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`, followed for an allowed request
-/// by the time its units were counted, which a refund names (the sliding window and the token
-/// bucket, which decide batches, return what their decisions are computed from instead). Every key written gets an expiry:
-/// the time after which its state no longer matters, plus a grace (the last `ARGV`) so that a
-/// command delayed in flight, or a clock running a little apart, never finds a key gone early.
+/// (so that Sluice instances with skewed clocks agree). The fixed-window script returns one
+/// decision, `{allowed (0/1), remaining, resetAfter ms, retryAfter ms}`; the sliding-window and
+/// token-bucket scripts decide a batch of checks and return what their decisions are computed
+/// from (see each). Every key written gets an expiry: the time after which its state no longer
+/// matters, plus a grace so that a command delayed in flight, or a clock running a little
+/// apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
 /// Lua's doubles are exact.
 public enum RedisLimitScripts {
