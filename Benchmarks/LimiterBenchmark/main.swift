@@ -13,17 +13,20 @@ import Synchronization
 let arguments = Array(CommandLine.arguments.dropFirst())
 let keys = (0..<10_000).map { RateLimitKey.make(rule: "bench", identity: "client-\($0)") }
 
-/// Where a memory-store check gets its time from.
-enum TimeReading: CaseIterable {
-    /// The caller reads the clock once per batch of 1,000 checks and passes it, as the server does once per
-    /// event-loop iteration: `check(policy:key:cost:now:)`.
-    case cachedByCaller
-    /// The store reads its time source on every check: `check(policy:key:cost:)`.
-    case everyCheck
+/// How a memory-store check gets its key and its time.
+enum CheckForm: CaseIterable {
+    /// The key as UTF-8 bytes in the caller's buffer, the time read by the caller once per 1,000 checks (as the
+    /// server reads it once per event-loop iteration): `check(policy:keyUTF8:cost:now:)`. The store's own cost.
+    case bytesAndCallerTime
+    /// The key as a `String`, the time read by the caller: `check(policy:key:cost:now:)`. Reading each string out of
+    /// the harness's array retains and releases it (two atomic operations a check, the harness's not the store's).
+    case stringAndCallerTime
+    /// The key as a `String`, the store reading its time source on every check: `check(policy:key:cost:)`.
+    case stringAndStoreClock
 }
 
 /// Checks in a tight loop on `threads` threads for `seconds`; returns decisions per second.
-func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, time: TimeReading) -> Double {
+func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, form: CheckForm) -> Double {
     let store = MemoryStore()
     let clock = SystemTimeSource()
     let total = Atomic<Int>(0)
@@ -33,26 +36,36 @@ func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, time:
     for thread in 0..<threads {
         group.enter()
         Thread {
-            // Each thread its own key strings, as each request has its own: shared strings would
+            // Each thread its own copy of the keys, as each request has its own: shared strings would
             // measure reference-count traffic between cores rather than the store.
-            let keys = keys.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+            let strings = keys.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+            let bytes = keys.flatMap(\.utf8)
+            let ranges = keys.reduce(into: [Range<Int>]()) { ranges, key in
+                let start = ranges.last?.upperBound ?? 0
+                ranges.append(start..<start + key.utf8.count)
+            }
             var count = 0
             var index = thread * 977
-            // Keys borrowed from the buffer, as a request lends its key to the store: reading them out of the
-            // array would retain and release each one, measuring the harness rather than the store.
-            keys.withUnsafeBufferPointer { keys in
-                while MonotonicClock.now() < deadline {
-                    let now = clock.nowMilliseconds()
-                    for _ in 0..<1_000 {
-                        // A compare, not `%`: a 64-bit division costs as much here as a quarter of a check.
-                        index += 7
-                        if index >= keys.count { index -= keys.count }
-                        switch time {
-                        case .cachedByCaller: _ = store.check(policy: policy, key: keys[index], cost: 1, now: now)
-                        case .everyCheck: _ = store.check(policy: policy, key: keys[index], cost: 1)
+            strings.withUnsafeBufferPointer { strings in
+                bytes.withUnsafeBytes { bytes in
+                    while MonotonicClock.now() < deadline {
+                        let now = clock.nowMilliseconds()
+                        for _ in 0..<1_000 {
+                            // A compare, not `%`: a 64-bit division costs as much here as a quarter of a check.
+                            index += 7
+                            if index >= strings.count { index -= strings.count }
+                            switch form {
+                            case .bytesAndCallerTime:
+                                let key = UnsafeRawBufferPointer(rebasing: bytes[ranges[index]])
+                                _ = store.check(policy: policy, keyUTF8: key, cost: 1, now: now)
+                            case .stringAndCallerTime:
+                                _ = store.check(policy: policy, key: strings[index], cost: 1, now: now)
+                            case .stringAndStoreClock:
+                                _ = store.check(policy: policy, key: strings[index], cost: 1)
+                            }
                         }
+                        count += 1_000
                     }
-                    count += 1_000
                 }
             }
             total.add(count, ordering: .relaxed)
@@ -110,16 +123,17 @@ case "memory":
     }
     let cores = EventLoopGroup.activeProcessorCount
     print("memory store, \(keys.count) distinct keys, decisions/s:")
-    print("  headline: time passed by the caller, check(policy:key:cost:now:), clock read once per 1,000 checks")
-    print("            (the server reads it once per event-loop iteration)")
-    print("  [in brackets: the store reads its TimeSource on every check, check(policy:key:cost:)]")
+    print("  headline: key as UTF-8 bytes, time passed by the caller (read once per 1,000 checks, as the server")
+    print("            reads it once per event-loop iteration): check(policy:keyUTF8:cost:now:)")
+    print("  [key as a String, time passed: check(policy:key:cost:now:) | key as a String, the store reads its")
+    print("   clock on every check: check(policy:key:cost:)]")
     for algorithm in algorithms {
         let rates = [1, cores].map { threads in
-            TimeReading.allCases.map { time in
-                measureMemory(policy: policy(algorithm), threads: threads, seconds: seconds, time: time)
+            CheckForm.allCases.map { form in
+                measureMemory(policy: policy(algorithm), threads: threads, seconds: seconds, form: form)
             }
         }
-        let columns = rates.map { String(format: "%10.0f [%9.0f]", $0[0], $0[1]) }
+        let columns = rates.map { String(format: "%10.0f [%9.0f | %9.0f]", $0[0], $0[1], $0[2]) }
         print("memory \(algorithm.rawValue):\t1 thread \(columns[0])\t\(cores) threads \(columns[1])")
     }
 case "redis":

@@ -42,6 +42,24 @@ import Testing
         #expect(store.check(policy: policy, key: "b", cost: 1, now: start).allowed)
     }
 
+    @Test(arguments: thousandPerHour)
+    func aKeyGivenAsBytesIsTheSameKeyAsItsString(policy: RateLimitPolicy) {
+        let store = MemoryStore()
+        let key = "api:{203.0.113.7}"
+        let longKey = String(repeating: "x", count: 40)  // past the 24 bytes a table slot holds inline
+        for (index, name) in [key, longKey].enumerated() {
+            let bytes = Array(name.utf8)
+            for round in 0..<3 {
+                let asString = store.check(policy: policy, key: name, cost: 100, now: start)
+                let asBytes = bytes.withUnsafeBytes { store.check(policy: policy, keyUTF8: $0, cost: 100, now: start) }
+                // Both forms draw on one quota: 200, 400 then 600 of 1,000 units taken.
+                #expect(asString.remaining == 1_000 - 200 * round - 100)
+                #expect(asBytes.remaining == 1_000 - 200 * round - 200)
+            }
+            #expect(store.keyCount == index + 1)
+        }
+    }
+
     @Test func readsTheTimeSource() throws {
         let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 1, window: .seconds(1))
         let time = ManualTimeSource(milliseconds: start)

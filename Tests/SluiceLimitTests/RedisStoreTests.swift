@@ -1,6 +1,8 @@
+import Dispatch
 import SluiceLimit
 import SluiceRedis
 import SluiceTestSupport
+import Synchronization
 import Testing
 
 /// The Redis store against a real `redis-server`, and both stores against one table of cases.
@@ -79,6 +81,52 @@ import Testing
             let stats = try server.cli(["INFO", "commandstats"])
             let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=1," : "cmdstat_evalsha:calls=1,"
             #expect(stats.contains(call), "\(stats)")
+        }
+    }
+
+    /// Checks on a loop answer within the store's budget when Redis holds its replies (`CLIENT
+    /// PAUSE`): batched ones (one timer for the batch) and the fixed window's script alike, each
+    /// exactly once — the replies that come after the pause are dropped.
+    @Test func checksOnALoopFailWithinTheBudgetWhileRedisHoldsItsReplies() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client, budget: .milliseconds(100))
+            let checks: [(RateLimitPolicy, cost: Int)] = Self.thousandPerDay.flatMap { [($0, 1), ($0, 1), ($0, 2)] }
+            _ = try await store.check(policy: Self.thousandPerDay[0], key: "warm:{k}", cost: 1)  // connected
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "1500", "ALL"]) }
+            let loop = client.loops[0]
+            let started = ContinuousClock.now
+            let answers = Mutex<[Int: [Result<Decision, RateLimitError>]]>([:])
+            let allAnswered = DispatchSemaphore(value: 0)
+            loop.execute {
+                for (index, (policy, cost)) in checks.enumerated() {
+                    store.check(policy: policy, key: "paused:{k}", cost: cost, on: loop) { result in
+                        let count = answers.withLock {
+                            $0[index, default: []].append(result)
+                            return $0.count
+                        }
+                        if count == checks.count { allAnswered.signal() }
+                    }
+                }
+            }
+            try await offPool { allAnswered.wait() }
+            let elapsed = ContinuousClock.now - started
+            // The pause lasts 1.5 s: answers before it ends came from the budget (~0.1 s alone; the
+            // bound is loose because other tests can hold this machine's two cores).
+            #expect(elapsed < .milliseconds(1_400), "answered after \(elapsed)")
+            try await Task.sleep(for: .milliseconds(1_800))  // the pause is over: late replies arrive
+            let results = answers.withLock { $0 }
+            for index in checks.indices {
+                let (policy, cost) = checks[index]
+                let result = try #require(results[index])
+                #expect(result.count == 1, "\(policy.algorithm) cost \(cost) answered \(result.count) times")
+                guard case .failure(let error) = result.first else {
+                    Issue.record("\(policy.algorithm) cost \(cost) was decided while Redis was paused")
+                    continue
+                }
+                #expect(error.timedOut, "\(error)")
+            }
         }
     }
 

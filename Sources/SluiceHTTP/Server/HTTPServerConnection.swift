@@ -414,8 +414,10 @@ final class HTTPServerConnection: EventHandler {
     func updateInterest() {
         guard phase != .closed else { return }
         var wanted: Interest = []
-        let waiting = phase == .handling && (bodyDone || bodyBlocked)
-        if !waiting && !inputClosed && phase != .closing && (input.isEmpty || inputEnd < input.count) {
+        // Reading goes on while an answer is awaited (pipelined bytes wait in the buffer, which
+        // bounds them), so a deferred answer costs no `epoll_ctl`; a paused body stops it.
+        let paused = phase == .handling && !bodyDone && bodyBlocked
+        if !paused && !inputClosed && phase != .closing && (input.isEmpty || inputEnd < input.count) {
             wanted.insert(.read)
         }
         if outputBlocked { wanted.insert(.write) }

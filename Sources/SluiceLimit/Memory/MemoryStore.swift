@@ -82,6 +82,29 @@ public final class MemoryStore: Sendable {
         }
     }
 
+    /// Checks a request as ``check(policy:key:cost:now:)`` does, for a key given as its UTF-8 bytes: for callers
+    /// that build keys in a buffer of their own rather than as strings. The same bytes name the same key either way.
+    /// Thread-safe.
+    ///
+    /// ```swift
+    /// let decision = Array("api:{203.0.113.7}".utf8).withUnsafeBytes { key in
+    ///     store.check(policy: policy, keyUTF8: key, now: SystemTimeSource().nowMilliseconds())
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - policy: The quota to enforce.
+    ///   - key: The key's UTF-8 bytes; only read during the call.
+    ///   - cost: Units the request consumes, at least 1.
+    ///   - now: Milliseconds since the Unix epoch.
+    public func check(policy: RateLimitPolicy, keyUTF8 key: UnsafeRawBufferPointer, cost: Int = 1, now: Int64)
+        -> Decision
+    {
+        withShard(of: key) { shard, bytes, hash in
+            shard.check(policy: policy, key: bytes, hash: hash, cost: cost, now: now)
+        }
+    }
+
     /// Gives back the `cost` units that an allowed check of `key` took at `countedAt` (its
     /// decision's ``Decision/countedAt``), because a later check denied the same request.
     /// Thread-safe.

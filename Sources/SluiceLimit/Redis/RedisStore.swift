@@ -64,23 +64,14 @@ public final class RedisStore: RateLimitStore {
             uniqueKeysWithValues: client.loops.map { (ObjectIdentifier($0), CheckBatcher(loop: $0)) })
     }
 
-    /// Decides on `loop` with that loop's connection.
+    /// Decides on `loop` with that loop's connection, within ``budget``.
     public func check(
         policy: RateLimitPolicy, key: String, cost: Int, on loop: EventLoop,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
-        guard let budget else {
-            return check(policy: policy, key: key, cost: cost, router: client.router(on: loop), completion: completion)
-        }
-        let decision = BudgetedDecision(completion)
-        decision.timer = loop.schedule(after: budget) {
-            decision.finish(
-                .failure(RateLimitError(message: "no answer from Redis within \(budget) for \(key)", timedOut: true)))
-        }
-        check(policy: policy, key: key, cost: cost, router: client.router(on: loop)) { result in
-            if let timer = decision.timer { loop.cancel(timer) }
-            decision.finish(result)
-        }
+        check(
+            policy: policy, key: key, cost: cost, router: client.router(on: loop), budget: budget,
+            completion: completion)
     }
 
     /// Decides from any task.
@@ -88,63 +79,70 @@ public final class RedisStore: RateLimitStore {
         let result = await withUnsafeContinuation {
             (continuation: UnsafeContinuation<Result<Decision, RateLimitError>, Never>) in
             client.withRouter { [self] router in
-                check(policy: policy, key: key, cost: cost, router: router) { continuation.resume(returning: $0) }
+                check(policy: policy, key: key, cost: cost, router: router, budget: nil) {
+                    continuation.resume(returning: $0)
+                }
             }
         }
         return try result.get()
     }
 
     private func check(
-        policy: RateLimitPolicy, key: String, cost: Int, router: RedisRouter,
+        policy: RateLimitPolicy, key: String, cost: Int, router: RedisRouter, budget: Duration?,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         precondition(cost >= 1, "a request costs at least 1 unit")
         let base = "\(prefix):\(key)"
         let now = timeSource.nowMilliseconds()
         let scriptNow: RESPArgument = .integer(clock == .client ? now : 0)
+        let clientNow = clock == .client ? now : 0
         let timeout = budget
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
-        let reply: (Result<RESPValue, RedisError>) -> Void = { result in
-            completion(Self.decision(from: result, policy: policy, key: base, countedAt: now))
-        }
+        let batcher = batcher(for: router)
         switch policy.algorithm {
-        case .fixedWindow:
+        case .fixedWindow where cost == 1:
             let index = now / window
             let counter = Self.fixedWindowCounter(base, index: index)
             let left = (index + 1) * window - now
-            if cost == 1 {
-                let expiry = left + expiryGrace.truncatedMilliseconds
-                batcher(for: router).add(
-                    batch: "\(counter)|\(policy.limit)|\(now)",
-                    send: { count, answer in
-                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
-                            answer(
-                                Self.integer(from: result, key: base).map { last in
-                                    (0..<count).map { offset in
-                                        Self.fixedWindowDecision(
-                                            count: last - Int64(count - offset) + 1, policy: policy, left: left,
-                                            now: now)
-                                    }
-                                })
-                        }
-                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
-                    }, completion: completion)
-            } else {
-                router.evalScript(
-                    RedisLimitScripts.fixedWindow, keys: [.string(counter)],
-                    arguments: [
-                        scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace,
-                    ],
-                    timeout: timeout, handler: reply)
+            let expiry = left + expiryGrace.truncatedMilliseconds
+            batcher.add(
+                batch: .init(
+                    redisKey: counter, cost: 1, limit: policy.limit, windowMilliseconds: 0, burst: 0, now: now),
+                budget: budget,
+                send: { count, answer in
+                    router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
+                        answer(
+                            Self.integer(from: result, key: base).map { last in
+                                (0..<count).map { offset in
+                                    Self.fixedWindowDecision(
+                                        count: last - Int64(count - offset) + 1, policy: policy, left: left, now: now)
+                                }
+                            })
+                    }
+                    router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
+                }, completion: completion)
+        case .fixedWindow:
+            let index = now / window
+            let left = (index + 1) * window - now
+            let decided = Self.withinBudget(budget, on: router.loop, key: base, completion)
+            router.evalScript(
+                RedisLimitScripts.fixedWindow, keys: [.string(Self.fixedWindowCounter(base, index: index))],
+                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace],
+                timeout: timeout
+            ) { result in
+                decided(Self.decision(from: result, policy: policy, key: base, countedAt: now))
             }
         case .slidingWindow:
             let log = "\(base):sw"
             let arguments: [RESPArgument] = [
                 scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
             ]
-            batcher(for: router).add(
-                batch: "\(log)|\(cost)|\(policy.limit)|\(window)|\(clock == .client ? now : 0)",
+            batcher.add(
+                batch: .init(
+                    redisKey: log, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: 0, now: clientNow
+                ),
+                budget: budget,
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.slidingWindow, keys: [.string(log), .string("\(log):seq")],
@@ -161,8 +159,11 @@ public final class RedisStore: RateLimitStore {
                 scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
                 .integer(Int64(cost)), grace,
             ]
-            batcher(for: router).add(
-                batch: "\(bucket)|\(cost)|\(policy.limit)|\(window)|\(policy.burst)|\(clock == .client ? now : 0)",
+            batcher.add(
+                batch: .init(
+                    redisKey: bucket, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: policy.burst,
+                    now: clientNow),
+                budget: budget,
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
@@ -173,6 +174,24 @@ public final class RedisStore: RateLimitStore {
                         )
                     }
                 }, completion: completion)
+        }
+    }
+
+    /// `completion`, or with a `budget` a completion that fails with ``RateLimitError/timedOut``
+    /// once the budget passes, whichever comes first; the later of the two is ignored.
+    private static func withinBudget(
+        _ budget: Duration?, on loop: EventLoop, key: String,
+        _ completion: @escaping (Result<Decision, RateLimitError>) -> Void
+    ) -> (Result<Decision, RateLimitError>) -> Void {
+        guard let budget else { return completion }
+        let decision = BudgetedDecision(completion)
+        decision.timer = loop.schedule(after: budget) {
+            decision.finish(
+                .failure(RateLimitError(message: "no answer from Redis within \(budget) for \(key)", timedOut: true)))
+        }
+        return { result in
+            if let timer = decision.timer { loop.cancel(timer) }
+            decision.finish(result)
         }
     }
 
