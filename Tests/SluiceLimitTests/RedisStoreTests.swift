@@ -1,5 +1,6 @@
 import Dispatch
 import SluiceLimit
+import SluiceNet
 import SluiceRedis
 import SluiceTestSupport
 import Synchronization
@@ -93,10 +94,11 @@ import Testing
             defer { client.shutdown() }
             let store = RedisStore(client: client, budget: .milliseconds(100))
             let checks: [(RateLimitPolicy, cost: Int)] = Self.thousandPerDay.flatMap { [($0, 1), ($0, 1), ($0, 2)] }
-            _ = try await store.check(policy: Self.thousandPerDay[0], key: "warm:{k}", cost: 1)  // connected
-            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "1500", "ALL"]) }
             let loop = client.loops[0]
-            let started = ContinuousClock.now
+            try await Self.ping(client, on: loop)  // the loop's connection is up before Redis pauses
+            // Writes (and scripts) paused until this test ends it: no timing of the test machine can
+            // let a reply through; `CLIENT UNPAUSE` is a read, so it still runs.
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
             let answers = Mutex<[Int: [Result<Decision, RateLimitError>]]>([:])
             let allAnswered = DispatchSemaphore(value: 0)
             loop.execute {
@@ -110,12 +112,11 @@ import Testing
                     }
                 }
             }
-            try await offPool { allAnswered.wait() }
-            let elapsed = ContinuousClock.now - started
-            // The pause lasts 1.5 s: answers before it ends came from the budget (~0.1 s alone; the
-            // bound is loose because other tests can hold this machine's two cores).
-            #expect(elapsed < .milliseconds(1_400), "answered after \(elapsed)")
-            try await Task.sleep(for: .milliseconds(1_800))  // the pause is over: late replies arrive
+            // ~0.1 s alone; the bound is loose because other tests can hold this machine's two cores.
+            let inTime = try await offPool { allAnswered.wait(timeout: .now() + 15) == .success }
+            _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            #expect(inTime, "checks still waiting for a paused Redis after 15 s")
+            try await Self.ping(client, on: loop)  // replies come in order: the late ones are in
             let results = answers.withLock { $0 }
             for index in checks.indices {
                 let (policy, cost) = checks[index]
@@ -128,6 +129,15 @@ import Testing
                 #expect(error.timedOut, "\(error)")
             }
         }
+    }
+
+    /// A `PING` on `loop`'s connection, answered.
+    private static func ping(_ client: RedisClient, on loop: EventLoop) async throws {
+        let reply = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+            loop.execute { client.router(on: loop).send(["PING"]) { continuation.resume(returning: $0) } }
+        }
+        #expect(try reply.get().string == "PONG")
     }
 
     /// A cost of thousands of units is thousands of log members: more than one `ZADD` can take
