@@ -63,7 +63,9 @@ final class HTTPServerConnection: EventHandler {
     @exclusivity(unchecked) var answerStarted = false
     /// The whole answer has been handed to the output.
     @exclusivity(unchecked) var answerComplete = false
-    private var heldResponse: HTTPResponse?
+    /// An answer given before the request body was read, written once it has been (its extra
+    /// headers kept apart, so holding it copies no header array).
+    private var heldResponse: (response: HTTPResponse, extraHeaders: [(String, String)])?
     @exclusivity(unchecked) private var processing = false
     /// The client sent its FIN: nothing more will arrive, so reading stops.
     private var inputClosed = false
@@ -237,7 +239,7 @@ final class HTTPServerConnection: EventHandler {
                 deliverBody(.end)
                 if let held = heldResponse {
                     heldResponse = nil
-                    writeWhole(held)
+                    writeWhole(held.response, extraHeaders: held.extraHeaders)
                 } else {
                     completeIfDone()
                 }
@@ -293,9 +295,7 @@ final class HTTPServerConnection: EventHandler {
         } else {
             // Held until the body has been read: a body that turns out malformed gets its 400
             // instead, and the client never sees two answers to one request.
-            var held = response
-            held.headers += extraHeaders
-            heldResponse = held
+            heldResponse = (response, extraHeaders)
         }
     }
 
