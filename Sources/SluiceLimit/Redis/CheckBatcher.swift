@@ -7,7 +7,9 @@ import SluiceNet
 /// Exact: the call decides the batch atomically as that many checks made one after another, in
 /// the order they were made (see `RedisStore` for each algorithm's call). A check made with a
 /// budget fails with ``RateLimitError/timedOut`` when the call has not answered within it; one
-/// timer serves the whole batch, since its checks all started in the same loop turn.
+/// timer serves the whole batch, since its checks all started in the same loop turn. A call that
+/// decides one check only goes out at once with ``sendAlone(redisKey:budget:send:completion:)``,
+/// under the same budget rule.
 /// Loop-confined (hence `@unchecked Sendable`): one batcher per event loop, touched only on its thread.
 final class CheckBatcher: @unchecked Sendable {
     typealias Completion = (Result<Decision, RateLimitError>) -> Void
@@ -26,11 +28,19 @@ final class CheckBatcher: @unchecked Sendable {
         var now: Int64
     }
 
+    /// When budgeted checks give up, and their budget.
+    private typealias Budget = (deadline: UInt64, duration: Duration)
+
     private struct Batch {
         let send: Send
-        /// When the budgeted checks give up, and their budget, if any check has one.
-        var budget: (deadline: UInt64, duration: Duration)?
+        /// Set by the first budgeted check: every check of a batch starts in the same loop turn.
+        var budget: Budget?
         var waiters: [Waiter] = []
+
+        mutating func add(_ waiter: Waiter, budget: Budget?) {
+            waiters.append(waiter)
+            if self.budget == nil { self.budget = budget }
+        }
     }
 
     private struct Waiter {
@@ -51,31 +61,44 @@ final class CheckBatcher: @unchecked Sendable {
         batch key: Key, budget: Duration?, send: @autoclosure () -> Send, completion: @escaping Completion
     ) {
         if pending.isEmpty { loop.afterTick { [self] in flush() } }
-        pending[key, default: Batch(send: send())].waiters.append(
-            Waiter(completion: completion, budgeted: budget != nil))
-        // Every check of a batch starts in this loop turn: the first budget sets the batch's deadline.
-        if let budget, pending[key]?.budget == nil {
-            pending[key]?.budget = (loop.tickTime &+ budget.nanoseconds, budget)
-        }
+        pending[key, default: Batch(send: send())].add(
+            Waiter(completion: completion, budgeted: budget != nil), budget: deadline(of: budget))
+    }
+
+    /// Sends a call that decides one check, now rather than with a batch: `send` is called with a
+    /// count of 1 and answers with one decision. With a `budget`, the check fails if the call has
+    /// not answered within it.
+    func sendAlone(redisKey: String, budget: Duration?, send: Send, completion: @escaping Completion) {
+        start(
+            send, waiters: [Waiter(completion: completion, budgeted: budget != nil)], budget: deadline(of: budget),
+            redisKey: redisKey)
+    }
+
+    private func deadline(of budget: Duration?) -> Budget? {
+        budget.map { (loop.tickTime &+ $0.nanoseconds, $0) }
     }
 
     private func flush() {
         let batches = pending
         pending = [:]
         for (key, batch) in batches {
-            let call = BatchCall(waiters: batch.waiters)
-            if let budget = batch.budget {
-                call.timer = loop.schedule(atNanoseconds: budget.deadline) {
-                    call.timeOut(
-                        RateLimitError(
-                            message: "no answer from Redis within \(budget.duration) for \(key.redisKey)",
-                            timedOut: true))
-                }
+            start(batch.send, waiters: batch.waiters, budget: batch.budget, redisKey: key.redisKey)
+        }
+    }
+
+    /// Sends one call for `waiters`, racing it against `budget` when there is one.
+    private func start(_ send: Send, waiters: [Waiter], budget: Budget?, redisKey: String) {
+        let call = BatchCall(waiters: waiters)
+        if let budget {
+            call.timer = loop.schedule(atNanoseconds: budget.deadline) {
+                call.timeOut(
+                    RateLimitError(
+                        message: "no answer from Redis within \(budget.duration) for \(redisKey)", timedOut: true))
             }
-            batch.send(batch.waiters.count) { [loop] result in
-                if let timer = call.timer { loop.cancel(timer) }
-                call.finish(result)
-            }
+        }
+        send(waiters.count) { [loop] result in
+            if let timer = call.timer { loop.cancel(timer) }
+            call.finish(result)
         }
     }
 

@@ -70,7 +70,7 @@ public final class RedisStore: RateLimitStore {
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         check(
-            policy: policy, key: key, cost: cost, router: client.router(on: loop), budget: budget,
+            policy: policy, key: key, cost: cost, router: client.router(on: loop), budgeted: true,
             completion: completion)
     }
 
@@ -79,7 +79,7 @@ public final class RedisStore: RateLimitStore {
         let result = await withUnsafeContinuation {
             (continuation: UnsafeContinuation<Result<Decision, RateLimitError>, Never>) in
             client.withRouter { [self] router in
-                check(policy: policy, key: key, cost: cost, router: router, budget: nil) {
+                check(policy: policy, key: key, cost: cost, router: router, budgeted: false) {
                     continuation.resume(returning: $0)
                 }
             }
@@ -87,29 +87,48 @@ public final class RedisStore: RateLimitStore {
         return try result.get()
     }
 
+    /// Decides with `router`; a `budgeted` check (on a loop) fails once ``budget`` passes without
+    /// an answer. Commands are dropped unsent after ``budget`` either way.
     private func check(
-        policy: RateLimitPolicy, key: String, cost: Int, router: RedisRouter, budget: Duration?,
+        policy: RateLimitPolicy, key: String, cost: Int, router: RedisRouter, budgeted: Bool,
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         precondition(cost >= 1, "a request costs at least 1 unit")
         let base = "\(prefix):\(key)"
         let now = timeSource.nowMilliseconds()
-        let scriptNow: RESPArgument = .integer(clock == .client ? now : 0)
         let clientNow = clock == .client ? now : 0
+        let scriptNow: RESPArgument = .integer(clientNow)
         let timeout = budget
+        let decisionBudget = budgeted ? budget : nil
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
         let batcher = batcher(for: router)
         switch policy.algorithm {
-        case .fixedWindow where cost == 1:
+        case .fixedWindow:
             let index = now / window
             let counter = Self.fixedWindowCounter(base, index: index)
             let left = (index + 1) * window - now
+            guard cost == 1 else {
+                // A script, so that a denied request takes nothing; it decides one check.
+                return batcher.sendAlone(
+                    redisKey: counter, budget: decisionBudget,
+                    send: { _, answer in
+                        router.evalScript(
+                            RedisLimitScripts.fixedWindow, keys: [.string(counter)],
+                            arguments: [
+                                scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace,
+                            ],
+                            timeout: timeout
+                        ) { result in
+                            answer(Self.decision(from: result, policy: policy, key: base, countedAt: now).map { [$0] })
+                        }
+                    }, completion: completion)
+            }
             let expiry = left + expiryGrace.truncatedMilliseconds
             batcher.add(
                 batch: .init(
                     redisKey: counter, cost: 1, limit: policy.limit, windowMilliseconds: 0, burst: 0, now: now),
-                budget: budget,
+                budget: decisionBudget,
                 send: { count, answer in
                     router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
                         answer(
@@ -122,17 +141,6 @@ public final class RedisStore: RateLimitStore {
                     }
                     router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
                 }, completion: completion)
-        case .fixedWindow:
-            let index = now / window
-            let left = (index + 1) * window - now
-            let decided = Self.withinBudget(budget, on: router.loop, key: base, completion)
-            router.evalScript(
-                RedisLimitScripts.fixedWindow, keys: [.string(Self.fixedWindowCounter(base, index: index))],
-                arguments: [scriptNow, .integer(Int64(policy.limit)), .integer(Int64(cost)), .integer(left), grace],
-                timeout: timeout
-            ) { result in
-                decided(Self.decision(from: result, policy: policy, key: base, countedAt: now))
-            }
         case .slidingWindow:
             let log = "\(base):sw"
             let arguments: [RESPArgument] = [
@@ -142,7 +150,7 @@ public final class RedisStore: RateLimitStore {
                 batch: .init(
                     redisKey: log, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: 0, now: clientNow
                 ),
-                budget: budget,
+                budget: decisionBudget,
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.slidingWindow, keys: [.string(log), .string("\(log):seq")],
@@ -163,7 +171,7 @@ public final class RedisStore: RateLimitStore {
                 batch: .init(
                     redisKey: bucket, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: policy.burst,
                     now: clientNow),
-                budget: budget,
+                budget: decisionBudget,
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
@@ -174,24 +182,6 @@ public final class RedisStore: RateLimitStore {
                         )
                     }
                 }, completion: completion)
-        }
-    }
-
-    /// `completion`, or with a `budget` a completion that fails with ``RateLimitError/timedOut``
-    /// once the budget passes, whichever comes first; the later of the two is ignored.
-    private static func withinBudget(
-        _ budget: Duration?, on loop: EventLoop, key: String,
-        _ completion: @escaping (Result<Decision, RateLimitError>) -> Void
-    ) -> (Result<Decision, RateLimitError>) -> Void {
-        guard let budget else { return completion }
-        let decision = BudgetedDecision(completion)
-        decision.timer = loop.schedule(after: budget) {
-            decision.finish(
-                .failure(RateLimitError(message: "no answer from Redis within \(budget) for \(key)", timedOut: true)))
-        }
-        return { result in
-            if let timer = decision.timer { loop.cancel(timer) }
-            decision.finish(result)
         }
     }
 
@@ -361,22 +351,5 @@ public final class RedisStore: RateLimitStore {
 
     private static func unexpected(_ value: RESPValue, key: String) -> RateLimitError {
         RateLimitError(message: "rate limit check for \(key): unexpected reply from Redis: \(value)")
-    }
-}
-
-/// One on-loop decision racing its budget: whichever of the reply and the timer comes first
-/// completes it, the other is ignored. Loop-confined.
-private final class BudgetedDecision {
-    var timer: TimerID?
-    private var completion: ((Result<Decision, RateLimitError>) -> Void)?
-
-    init(_ completion: @escaping (Result<Decision, RateLimitError>) -> Void) {
-        self.completion = completion
-    }
-
-    func finish(_ result: Result<Decision, RateLimitError>) {
-        guard let completion else { return }
-        self.completion = nil
-        completion(result)
     }
 }
