@@ -3,19 +3,19 @@
 ///
 /// ```swift
 /// var response = HTTPResponse(status: 429, body: Array("{\"error\":\"rate limited\"}".utf8))
-/// response.headers.append(("Content-Type", "application/json"))
-/// response.headers.append(("Retry-After", "3"))
+/// response.headers.append(name: "Content-Type", value: "application/json")
+/// response.headers.append(name: "Retry-After", value: 3)
 /// ```
 public struct HTTPResponse: Sendable, Equatable {
     /// The status code.
     public var status: Int
     /// Header fields in order. `Content-Length`, `Connection` and `Date` are added when written.
-    public var headers: [(String, String)]
+    public var headers: HTTPFieldLines
     /// The body.
     public var body: [UInt8]
 
     /// A response with `status`, optional headers and body.
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: HTTPFieldLines = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -27,18 +27,14 @@ public struct HTTPResponse: Sendable, Equatable {
             status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array((text + "\n").utf8))
     }
 
-    public static func == (lhs: HTTPResponse, rhs: HTTPResponse) -> Bool {
-        lhs.status == rhs.status && lhs.body == rhs.body && lhs.headers.elementsEqual(rhs.headers) { $0 == $1 }
-    }
-
     /// Appends the response in HTTP/1.1 wire form; `keepAlive` false adds `Connection: close`.
     /// A response to `HEAD` carries the length of the body it would have had, but no body.
     public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
-        write(into: &buffer, keepAlive: keepAlive, isHead: isHead, extraHeaders: [])
+        write(into: &buffer, keepAlive: keepAlive, isHead: isHead, extraHeaders: HTTPFieldLines())
     }
 
     /// As ``write(into:keepAlive:isHead:)``, with `extraHeaders` after the response's own.
-    func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: [(String, String)]) {
+    func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: HTTPFieldLines) {
         Self.writeHead(
             status: status, headers: headers, extraHeaders: extraHeaders, framing: .contentLength(Int64(body.count)),
             keepAlive: keepAlive, into: &buffer)
@@ -58,20 +54,12 @@ public struct HTTPResponse: Sendable, Equatable {
     /// Appends a status line, `headers` and `extraHeaders`, then the `framing` field,
     /// `Connection: close` when not `keepAlive`, and the blank line — as bytes, building no string.
     static func writeHead(
-        status: Int, headers: [(String, String)], extraHeaders: [(String, String)] = [], framing: HeadFraming,
+        status: Int, headers: HTTPFieldLines, extraHeaders: HTTPFieldLines = HTTPFieldLines(), framing: HeadFraming,
         keepAlive: Bool, into buffer: inout [UInt8]
     ) {
-        buffer.appendUTF8("HTTP/1.1 ")
-        buffer.appendDecimal(status)
-        buffer.append(UInt8(ascii: " "))
-        buffer.appendUTF8(HTTPStatus.reason(status))
-        buffer.appendUTF8("\r\n")
-        for (name, value) in headers {
-            appendField(name, value, into: &buffer)
-        }
-        for (name, value) in extraHeaders {
-            appendField(name, value, into: &buffer)
-        }
+        HTTPStatus.appendStatusLine(status, to: &buffer)
+        buffer.append(contentsOf: headers.bytes)
+        buffer.append(contentsOf: extraHeaders.bytes)
         switch framing {
         case .contentLength(let length):
             buffer.appendUTF8("Content-Length: ")
@@ -83,13 +71,6 @@ public struct HTTPResponse: Sendable, Equatable {
             break
         }
         if !keepAlive { buffer.appendUTF8("Connection: close\r\n") }
-        buffer.appendUTF8("\r\n")
-    }
-
-    private static func appendField(_ name: String, _ value: String, into buffer: inout [UInt8]) {
-        buffer.appendUTF8(name)
-        buffer.appendUTF8(": ")
-        buffer.appendUTF8(value)
         buffer.appendUTF8("\r\n")
     }
 }
@@ -125,5 +106,29 @@ public enum HTTPStatus {
         case 505: "HTTP Version Not Supported"
         default: "Unknown"
         }
+    }
+
+    /// `HTTP/1.1 <status> <reason>` and CRLF, made once for each status from 100 to 599.
+    private static let statusLines: [[UInt8]] = (100..<600).map { status in
+        var line: [UInt8] = []
+        writeStatusLine(status, to: &line)
+        return line
+    }
+
+    /// Appends the status line for `status`: a copy of a ready one for the codes HTTP defines.
+    static func appendStatusLine(_ status: Int, to buffer: inout [UInt8]) {
+        if (100..<600).contains(status) {
+            buffer.append(contentsOf: statusLines[status - 100])
+        } else {
+            writeStatusLine(status, to: &buffer)
+        }
+    }
+
+    private static func writeStatusLine(_ status: Int, to buffer: inout [UInt8]) {
+        buffer.appendUTF8("HTTP/1.1 ")
+        buffer.appendDecimal(status)
+        buffer.append(UInt8(ascii: " "))
+        buffer.appendUTF8(reason(status))
+        buffer.appendUTF8("\r\n")
     }
 }

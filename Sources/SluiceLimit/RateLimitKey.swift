@@ -17,6 +17,6 @@ public enum RateLimitKey {
     /// The key for `identity` under `rule`.
     public static func make(rule: String, identity: String) -> String {
         let kept = identity.utf8.count <= maximumIdentityLength ? identity : "sha1:" + SHA1.hexDigest(identity.utf8)
-        return "\(rule):{\(kept)}"
+        return KeyText.join(rule, ":{", kept, "}")
     }
 }

@@ -62,7 +62,11 @@ public final class EventLoop: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     @exclusivity(unchecked) private var handlers: [EventHandler?] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
-    @exclusivity(unchecked) private var tickTasks: [() -> Void] = []
+    /// Tasks for the end of this iteration; the spare array is the one last run, kept for its
+    /// storage. Each task sits in a struct, so storing it needs no reabstraction thunk (a closure
+    /// put straight into an array is wrapped in one: an allocation per task).
+    @exclusivity(unchecked) private var tickTasks: [TickTask] = []
+    @exclusivity(unchecked) private var spareTickTasks: [TickTask] = []
     private var running = true
     /// The ``MonotonicClock`` reading taken when the current iteration woke up: cheap to read
     /// on the request path, and close enough for deadlines. Loop thread only.
@@ -169,7 +173,11 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs `task` after every event of the current iteration is handled. Loop thread only.
     public func afterTick(_ task: @escaping () -> Void) {
         assertInEventLoop()
-        tickTasks.append(task)
+        tickTasks.append(TickTask(run: task))
+    }
+
+    private struct TickTask {
+        let run: () -> Void
     }
 
     /// Stops the loop after the tasks already queued, and waits for its thread to end.
@@ -246,9 +254,13 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runTickTasks() {
         while !tickTasks.isEmpty {
-            let tasks = tickTasks
-            tickTasks.removeAll(keepingCapacity: true)
-            for task in tasks { task() }
+            // Swapped with the spare, not copied: tasks queued while these run go to the other
+            // array, and neither array's storage is shared, so none is allocated again.
+            var tasks = spareTickTasks
+            swap(&tasks, &tickTasks)
+            for task in tasks { task.run() }
+            tasks.removeAll(keepingCapacity: true)
+            spareTickTasks = tasks
         }
     }
 }

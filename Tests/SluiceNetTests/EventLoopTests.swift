@@ -70,6 +70,26 @@ import Testing
         #expect(order.withLock { $0 } == ["first", "second", "flush"])
     }
 
+    @Test func tasksQueuedWhileAfterTickTasksRunRunTooAndNoTaskRunsTwice() async throws {
+        let loop = try EventLoop.start(name: "test")
+        defer { loop.shutdown() }
+        let order = Mutex<[String]>([])
+        for round in 1...3 {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                loop.execute {
+                    loop.afterTick {
+                        order.withLock { $0.append("\(round)a") }
+                        loop.afterTick {
+                            order.withLock { $0.append("\(round)b") }
+                            done.resume()
+                        }
+                    }
+                }
+            }
+        }
+        #expect(order.withLock { $0 } == ["1a", "1b", "2a", "2b", "3a", "3b"])
+    }
+
     @Test func socketsConnectAcceptAndExchangeBytes() throws {
         let listener = try Socket.listen(on: try SocketAddress(ip: "127.0.0.1", port: 0))
         defer { listener.close() }

@@ -65,13 +65,15 @@ import Testing
         let allowed = Decision(
             allowed: true, limit: 10, remaining: 3, resetAfter: .milliseconds(1_500), retryAfter: .zero)
         let fields = RateLimitHeaders.fields(
-            for: allowed, rule: rule, nowMilliseconds: 1_700_000_000_200, style: .init())
+            for: allowed, rule: rule, nowMilliseconds: 1_700_000_000_200, style: .init()
+        ).pairs
         #expect(fields.map(\.0) == ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"])
         #expect(fields.map(\.1) == ["10", "3", "1700000003"])
         let denied = Decision(
             allowed: false, limit: 10, remaining: 0, resetAfter: .milliseconds(200), retryAfter: .milliseconds(200))
         let deniedFields = RateLimitHeaders.fields(
-            for: denied, rule: rule, nowMilliseconds: 0, style: .init(resetAsDelta: true, draftFields: true))
+            for: denied, rule: rule, nowMilliseconds: 0, style: .init(resetAsDelta: true, draftFields: true)
+        ).pairs
         #expect(deniedFields.first { $0.0 == "Retry-After" }?.1 == "1", "rounded up, at least 1")
         #expect(deniedFields.first { $0.0 == "X-RateLimit-Reset" }?.1 == "1")
         #expect(deniedFields.first { $0.0 == "RateLimit-Policy" }?.1 == #""api";q=10;w=60"#)

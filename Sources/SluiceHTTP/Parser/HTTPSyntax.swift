@@ -127,22 +127,32 @@ enum HTTPSyntax {
     /// True when `text` is `uri-host [":" port]` (RFC 9110 §7.2): a bracketed IP literal or a reg-name / IPv4
     /// address, then optional decimal port digits. No userinfo (`@`), path or whitespace.
     static func isValidAuthority(_ text: some StringProtocol, hostRequired: Bool, portRequired: Bool) -> Bool {
-        let bytes = Array(text.utf8)
-        var index = 0
+        // A native string's bytes are read in place: this runs for the Host of every request.
+        text.utf8.withContiguousStorageIfAvailable {
+            isValidAuthority(bytes: $0, hostRequired: hostRequired, portRequired: portRequired)
+        } ?? isValidAuthority(bytes: Array(text.utf8), hostRequired: hostRequired, portRequired: portRequired)
+    }
+
+    private static func isValidAuthority(
+        bytes: some RandomAccessCollection<UInt8>, hostRequired: Bool, portRequired: Bool
+    ) -> Bool {
+        var index = bytes.startIndex
         if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
-            guard bytes[1..<close].allSatisfy({ isIPLiteralByte($0) }) else { return false }
-            index = close + 1
-        } else {
-            while index < bytes.count && bytes[index] != colon {
-                guard isRegNameByte(bytes[index]) else { return false }
-                index += 1
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), bytes.distance(from: index, to: close) > 1 else {
+                return false
             }
-            guard index > 0 || !hostRequired else { return false }
+            guard bytes[bytes.index(after: index)..<close].allSatisfy({ isIPLiteralByte($0) }) else { return false }
+            index = bytes.index(after: close)
+        } else {
+            while index < bytes.endIndex && bytes[index] != colon {
+                guard isRegNameByte(bytes[index]) else { return false }
+                bytes.formIndex(after: &index)
+            }
+            guard index > bytes.startIndex || !hostRequired else { return false }
         }
-        guard index < bytes.count else { return !portRequired }
+        guard index < bytes.endIndex else { return !portRequired }
         guard bytes[index] == colon else { return false }
-        let port = bytes[(index + 1)...]
+        let port = bytes[bytes.index(after: index)...]
         return port.allSatisfy(isDigit) && (!port.isEmpty || !portRequired)
     }
 

@@ -31,7 +31,7 @@ public protocol HTTPRequestHandler: Sendable {
 public struct HTTPResponder {
     let connection: HTTPServerConnection
     let requestNumber: UInt64
-    private var extraHeaders: [(String, String)] = []
+    private var extraHeaders = HTTPFieldLines()
 
     init(connection: HTTPServerConnection, requestNumber: UInt64) {
         self.connection = connection
@@ -39,13 +39,15 @@ public struct HTTPResponder {
     }
 
     /// A responder that adds `headers` to whatever response it sends (a middleware's fields).
-    public func addingHeaders(_ headers: [(String, String)]) -> HTTPResponder {
+    ///
+    /// ```swift
+    /// var fields = HTTPFieldLines()
+    /// fields.append(name: "X-Request-Id", value: 42)
+    /// next.handle(request, responder: responder.addingHeaders(fields))
+    /// ```
+    public func addingHeaders(_ headers: HTTPFieldLines) -> HTTPResponder {
         var copy = self
-        if copy.extraHeaders.isEmpty {
-            copy.extraHeaders = headers  // shares the caller's array: the common case, no copy
-        } else {
-            copy.extraHeaders += headers
-        }
+        copy.extraHeaders.append(contentsOf: headers)
         return copy
     }
 
@@ -68,7 +70,7 @@ public struct HTTPResponder {
     }
 
     /// Writes the head of an answer whose body follows with ``sendBody(_:)`` and ``finish()``.
-    public func startResponse(status: Int, headers: [(String, String)], framing: HTTPResponseFraming) {
+    public func startResponse(status: Int, headers: HTTPFieldLines, framing: HTTPResponseFraming) {
         connection.startResponse(
             to: requestNumber, status: status, headers: headers, extraHeaders: extraHeaders, framing: framing)
     }

@@ -67,7 +67,7 @@ extension HTTPServerConnection {
     // MARK: - Streamed answer, for the responder
 
     func startResponse(
-        to number: UInt64, status: Int, headers: [(String, String)], extraHeaders: [(String, String)],
+        to number: UInt64, status: Int, headers: HTTPFieldLines, extraHeaders: HTTPFieldLines,
         framing: HTTPResponseFraming
     ) {
         guard number == requestNumber, phase == .handling, !answerStarted else { return }

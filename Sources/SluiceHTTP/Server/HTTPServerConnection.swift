@@ -65,7 +65,7 @@ final class HTTPServerConnection: EventHandler {
     @exclusivity(unchecked) var answerComplete = false
     /// An answer given before the request body was read, written once it has been (its extra
     /// headers kept apart, so holding it copies no header array).
-    private var heldResponse: (response: HTTPResponse, extraHeaders: [(String, String)])?
+    private var heldResponse: (response: HTTPResponse, extraHeaders: HTTPFieldLines)?
     @exclusivity(unchecked) private var processing = false
     /// The client sent its FIN: nothing more will arrive, so reading stops.
     private var inputClosed = false
@@ -286,7 +286,7 @@ final class HTTPServerConnection: EventHandler {
 
     /// Answers request `number` with `response` and then `extraHeaders` (written after its own,
     /// without copying them into it).
-    func respond(_ response: HTTPResponse, extraHeaders: [(String, String)], to number: UInt64) {
+    func respond(_ response: HTTPResponse, extraHeaders: HTTPFieldLines, to number: UInt64) {
         guard number == requestNumber, phase == .handling, !answerStarted else { return }
         answerStarted = true
         dropUndecidedBody()
@@ -299,7 +299,7 @@ final class HTTPServerConnection: EventHandler {
         }
     }
 
-    private func writeWhole(_ response: HTTPResponse, extraHeaders: [(String, String)] = []) {
+    private func writeWhole(_ response: HTTPResponse, extraHeaders: HTTPFieldLines = HTTPFieldLines()) {
         output.appendEncoded {
             response.write(into: &$0, keepAlive: keepAlive, isHead: isHeadRequest, extraHeaders: extraHeaders)
         }

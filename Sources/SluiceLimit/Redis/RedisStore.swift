@@ -94,7 +94,7 @@ public final class RedisStore: RateLimitStore {
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         precondition(cost >= 1, "a request costs at least 1 unit")
-        let base = "\(prefix):\(key)"
+        let base = KeyText.join(prefix, ":", key)
         let now = timeSource.nowMilliseconds()
         let clientNow = clock == .client ? now : 0
         let scriptNow: RESPArgument = .integer(clientNow)
@@ -142,7 +142,7 @@ public final class RedisStore: RateLimitStore {
                     router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
                 }, completion: completion)
         case .slidingWindow:
-            let log = "\(base):sw"
+            let log = KeyText.join(base, ":sw")
             let arguments: [RESPArgument] = [
                 scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
             ]
@@ -153,7 +153,7 @@ public final class RedisStore: RateLimitStore {
                 budget: decisionBudget,
                 send: { count, answer in
                     router.evalScript(
-                        RedisLimitScripts.slidingWindow, keys: [.string(log), .string("\(log):seq")],
+                        RedisLimitScripts.slidingWindow, keys: [.string(log), .string(KeyText.join(log, ":seq"))],
                         arguments: arguments + [.integer(Int64(count))], timeout: timeout
                     ) { result in
                         answer(
@@ -162,7 +162,7 @@ public final class RedisStore: RateLimitStore {
                     }
                 }, completion: completion)
         case .tokenBucket:
-            let bucket = "\(base):tb"
+            let bucket = KeyText.join(base, ":tb")
             let arguments: [RESPArgument] = [
                 scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
                 .integer(Int64(cost)), grace,
@@ -285,7 +285,7 @@ public final class RedisStore: RateLimitStore {
         policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, router: RedisRouter,
         completion: @escaping (Result<Void, RateLimitError>) -> Void
     ) {
-        let base = "\(prefix):\(key)"
+        let base = KeyText.join(prefix, ":", key)
         let window = policy.windowMilliseconds
         let (script, key, arguments): (RedisScript, String, [RESPArgument]) =
             switch policy.algorithm {
@@ -295,10 +295,13 @@ public final class RedisStore: RateLimitStore {
                     [.integer(Int64(policy.limit)), .integer(Int64(cost))]
                 )
             case .slidingWindow:
-                (RedisLimitScripts.slidingWindowRefund, "\(base):sw", [.integer(countedAt), .integer(Int64(cost))])
+                (
+                    RedisLimitScripts.slidingWindowRefund, KeyText.join(base, ":sw"),
+                    [.integer(countedAt), .integer(Int64(cost))]
+                )
             case .tokenBucket:
                 (
-                    RedisLimitScripts.tokenBucketRefund, "\(base):tb",
+                    RedisLimitScripts.tokenBucketRefund, KeyText.join(base, ":tb"),
                     [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost)), .integer(countedAt)]
                 )
             }
@@ -312,7 +315,7 @@ public final class RedisStore: RateLimitStore {
     }
 
     private static func fixedWindowCounter(_ base: String, index: Int64) -> String {
-        "\(base):fw:\(index)"
+        KeyText.join(base, ":fw:", String(index))
     }
 
     /// The decision of the cost-1 check that took count `count`: allowed while within the limit.

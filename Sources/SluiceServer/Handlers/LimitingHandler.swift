@@ -55,7 +55,7 @@ public final class LimitingHandler: HTTPRequestHandler {
             of: clientAddresses.clientAddress(
                 peer: request.peer, forwardedFor: head.headers.all(name: "X-Forwarded-For"),
                 forwarded: head.headers.all(name: "Forwarded")))
-        check(at: first, RuleChecks(request: request, responder: responder, client: client))
+        check(at: first, RuleChecks(handler: self, request: request, responder: responder, client: client))
     }
 
     /// One rule's decision and the key that made it, for the answer and for a refund.
@@ -69,16 +69,25 @@ public final class LimitingHandler: HTTPRequestHandler {
     }
 
     /// One request on its way through the rules it matches: one object per request, which the
-    /// store callbacks carry from rule to rule.
+    /// store callbacks carry from rule to rule. It keeps what the answer needs as it goes (the
+    /// enforced rule with the least remaining), so a request that matches one rule keeps no list.
     private final class RuleChecks {
+        let handler: LimitingHandler
         let request: HTTPRequest
         let responder: HTTPResponder
         /// The client's identity (its address, grouped by prefix for IPv6).
         let client: String
         let started = MonotonicClock.now()
-        var checked: [CheckedRule] = []
+        /// The rule being checked, and its key.
+        var index = 0
+        var key = ""
+        /// The allowed, enforced rule with the least remaining: its headers go with the answer.
+        var tightest: CheckedRule?
+        /// Checks that took units, to refund if a later rule denies; kept only while rules remain.
+        var counted: [CheckedRule] = []
 
-        init(request: HTTPRequest, responder: HTTPResponder, client: String) {
+        init(handler: LimitingHandler, request: HTTPRequest, responder: HTTPResponder, client: String) {
+            self.handler = handler
             self.request = request
             self.responder = responder
             self.client = client
@@ -90,43 +99,61 @@ public final class LimitingHandler: HTTPRequestHandler {
         rules[index...].firstIndex { $0.match.matches(method: head.method, host: head.host, path: head.path) }
     }
 
-    /// Checks rule `index`, which the request matches; ``decided(_:at:key:locally:_:)`` goes on.
+    /// Checks rule `index`, which the request matches; ``stored(_:_:)`` goes on.
     private func check(at index: Int, _ checks: RuleChecks) {
         let identity = identity(from: rules[index].identity, request: checks.request, client: checks.client)
-        let key = RateLimitKey.make(rule: rules[index].name, identity: identity)
-        let loop = checks.request.loop
-        store.check(policy: rules[index].policy, key: key, cost: rules[index].cost, on: loop) { [self] result in
-            switch result {
-            case .success(let decision):
-                if metrics.recordStoreAnswered() { ServerLog.event("store_degraded_end", ["rule": rules[index].name]) }
-                decided(decision, at: index, key: key, locally: false, checks)
-            case .failure(let error):
-                let rule = rules[index]
-                if metrics.recordStoreFailure(rule: rule.name, policy: rule.onStoreFailure.rawValue) {
-                    ServerLog.event(
-                        "store_degraded_start",
-                        ["rule": rule.name, "policy": rule.onStoreFailure.rawValue, "error": error.description])
-                }
-                decideWithoutStore(rule, key: key, loop: loop) { [self] decision in
-                    decided(decision, at: index, key: key, locally: true, checks)
-                }
+        checks.index = index
+        checks.key = RateLimitKey.make(rule: rules[index].name, identity: identity)
+        // The callback holds only `checks`, so it needs no context of its own.
+        store.check(policy: rules[index].policy, key: checks.key, cost: rules[index].cost, on: checks.request.loop) {
+            checks.handler.stored($0, checks)
+        }
+    }
+
+    /// The store's answer for the rule being checked, or its store-failure policy's.
+    private func stored(_ result: Result<Decision, RateLimitError>, _ checks: RuleChecks) {
+        switch result {
+        case .success(let decision):
+            if metrics.recordStoreAnswered() {
+                ServerLog.event("store_degraded_end", ["rule": rules[checks.index].name])
+            }
+            decided(decision, locally: false, checks)
+        case .failure(let error):
+            let rule = rules[checks.index]
+            if metrics.recordStoreFailure(rule: rule.name, policy: rule.onStoreFailure.rawValue) {
+                ServerLog.event(
+                    "store_degraded_start",
+                    ["rule": rule.name, "policy": rule.onStoreFailure.rawValue, "error": error.description])
+            }
+            decideWithoutStore(rule, key: checks.key, loop: checks.request.loop) { [self] decision in
+                decided(decision, locally: true, checks)
             }
         }
     }
 
-    /// Records rule `index`'s decision (nil: its store-failure policy let the request pass
-    /// undecided), then answers at a denial or after the last matching rule, else checks the next.
-    private func decided(_ decision: Decision?, at index: Int, key: String, locally: Bool, _ checks: RuleChecks) {
+    /// Records the decision of the rule being checked (nil: its store-failure policy let the
+    /// request pass undecided), then answers at an enforced denial or after the last matching
+    /// rule, else checks the next.
+    private func decided(_ decision: Decision?, locally: Bool, _ checks: RuleChecks) {
+        let index = checks.index
+        var entry: CheckedRule?
         if let decision {
             let shadow = rules[index].shadow
             counters[index].record(allowed: decision.allowed, shadow: shadow)
-            checks.checked.append(CheckedRule(index: index, key: key, decision: decision, decidedLocally: locally))
-            if !decision.allowed && !shadow {
-                refundAllowed(checks.checked, loop: checks.request.loop)
-                return answer(checks)
+            let checked = CheckedRule(index: index, key: checks.key, decision: decision, decidedLocally: locally)
+            if !shadow {
+                if !decision.allowed {
+                    refund(checks.counted, loop: checks.request.loop)
+                    return answer(checks, denial: checked)
+                }
+                if checks.tightest.map({ decision.remaining < $0.decision.remaining }) ?? true {
+                    checks.tightest = checked
+                }
             }
+            entry = checked
         }
-        guard let next = nextMatch(from: index + 1, checks.request.head) else { return answer(checks) }
+        guard let next = nextMatch(from: index + 1, checks.request.head) else { return answer(checks, denial: nil) }
+        if let entry, entry.decision.countedAt != nil { checks.counted.append(entry) }
         check(at: next, checks)
     }
 
@@ -152,8 +179,8 @@ public final class LimitingHandler: HTTPRequestHandler {
 
     /// Gives back what the rules before a denial took. The answer does not wait for the refunds;
     /// a failed one is logged and leaves its units taken (denying early, never allowing extra).
-    private func refundAllowed(_ checked: [CheckedRule], loop: EventLoop) {
-        for entry in checked {
+    private func refund(_ counted: [CheckedRule], loop: EventLoop) {
+        for entry in counted {
             guard let countedAt = entry.decision.countedAt else { continue }
             let rule = rules[entry.index]
             let refunding: any RateLimitStore = entry.decidedLocally ? localStore : store
@@ -179,20 +206,10 @@ public final class LimitingHandler: HTTPRequestHandler {
         return sources.count == 1 ? value(of: sources[0]) : sources.map(value).joined(separator: "|")
     }
 
-    /// Answers the request: the 429 of the enforced denial that lasts longest, else the allowed
-    /// answer with the headers of the enforced rule with the least remaining. Shadow rules never
-    /// show.
-    private func answer(_ checks: RuleChecks) {
+    /// Answers the request: the 429 of the enforced `denial`, else the allowed answer with the
+    /// headers of the enforced rule with the least remaining. Shadow rules never show.
+    private func answer(_ checks: RuleChecks, denial: CheckedRule?) {
         metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - checks.started)
-        var denial: CheckedRule?
-        var tightest: CheckedRule?
-        for entry in checks.checked where !rules[entry.index].shadow {
-            if !entry.decision.allowed {
-                if denial.map({ entry.decision.retryAfter > $0.decision.retryAfter }) ?? true { denial = entry }
-            } else if tightest.map({ entry.decision.remaining < $0.decision.remaining }) ?? true {
-                tightest = entry
-            }
-        }
         let now = usesSystemClock ? checks.request.loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
         if let denial {
             let rule = rules[denial.index]
@@ -202,7 +219,7 @@ public final class LimitingHandler: HTTPRequestHandler {
                 RateLimitedResponse.make(rule: rule, decision: denial.decision))
             return
         }
-        guard let tightest else {
+        guard let tightest = checks.tightest else {
             allowedAnswer.handle(checks.request, responder: checks.responder)
             return
         }

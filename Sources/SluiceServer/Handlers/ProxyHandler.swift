@@ -103,9 +103,12 @@ final class ProxyExchange: UpstreamResponseDelegate {
 
     func upstreamResponded(_ head: HTTPResponseHead) {
         let dropped = HopByHop.fieldNames(connectionValues: head.headers.all(name: "Connection"))
-        let headers = head.headers.compactMap { field -> (String, String)? in
+        var headers = HTTPFieldLines()
+        for field in head.headers {
             let name = field.name.lowercased()
-            return dropped.contains(name) || name == "content-length" ? nil : (field.name, field.value)
+            if !dropped.contains(name) && name != "content-length" {
+                headers.append(name: field.name, value: field.value)
+            }
         }
         let framing: HTTPResponseFraming
         switch head.bodyFraming {

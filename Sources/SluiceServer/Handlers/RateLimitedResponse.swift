@@ -11,6 +11,8 @@ enum RateLimitedResponse {
         #"{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"rate limit exceeded","rule":""#
             .utf8)
 
+    private static let headers: HTTPFieldLines = [("Content-Type", "application/problem+json")]
+
     static func make(rule: Rule, decision: Decision) -> HTTPResponse {
         var body = opening
         // The name, then `","retry_after":` (16 bytes), at most 20 digits and `}\n`: one allocation.
@@ -19,6 +21,6 @@ enum RateLimitedResponse {
         body.appendUTF8(#"","retry_after":"#)
         body.appendDecimal(RateLimitHeaders.retryAfterSeconds(decision))
         body.appendUTF8("}\n")
-        return HTTPResponse(status: 429, headers: [("Content-Type", "application/problem+json")], body: body)
+        return HTTPResponse(status: 429, headers: headers, body: body)
     }
 }

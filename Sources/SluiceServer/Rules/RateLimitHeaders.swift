@@ -1,3 +1,4 @@
+import SluiceHTTP
 import SluiceLimit
 
 /// How the rate-limit header fields are written.
@@ -18,30 +19,32 @@ public struct RateLimitHeaderStyle: Sendable, Hashable {
 ///
 /// ```swift
 /// let fields = RateLimitHeaders.fields(for: decision, rule: rule, nowMilliseconds: now, style: .init())
-/// // [("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "99"), ("X-RateLimit-Reset", "1700000060")]
+/// fields.pairs  // [("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "99"), ("X-RateLimit-Reset", "1700000060")]
 /// ```
 public enum RateLimitHeaders {
     /// `X-RateLimit-Limit/-Remaining/-Reset`, `Retry-After` on a denial (whole seconds, rounded up,
-    /// at least 1), and the draft fields when asked.
+    /// at least 1), and the draft fields when asked. Numbers are written as digits straight into
+    /// the lines (this runs for every limited answer).
     public static func fields(
         for decision: Decision, rule: Rule, nowMilliseconds: Int64, style: RateLimitHeaderStyle
-    ) -> [(String, String)] {
+    ) -> HTTPFieldLines {
         let resetSeconds = secondsRoundedUp(decision.resetAfter)
         let reset = style.resetAsDelta ? resetSeconds : (nowMilliseconds + 999) / 1000 + resetSeconds
-        var fields = [
-            ("X-RateLimit-Limit", String(decision.limit)),
-            ("X-RateLimit-Remaining", String(decision.remaining)),
-            ("X-RateLimit-Reset", String(reset)),
-        ]
-        if !decision.allowed {
-            fields.append(("Retry-After", String(retryAfterSeconds(decision))))
+        // Names, separators and numbers of at most 20 digits; the draft fields add the rule's name twice.
+        let capacity = 200 + (style.draftFields ? 2 * rule.name.utf8.count + 160 : 0)
+        return HTTPFieldLines(capacity: capacity) { fields in
+            fields.append(name: "X-RateLimit-Limit", value: Int64(decision.limit))
+            fields.append(name: "X-RateLimit-Remaining", value: Int64(decision.remaining))
+            fields.append(name: "X-RateLimit-Reset", value: reset)
+            if !decision.allowed {
+                fields.append(name: "Retry-After", value: retryAfterSeconds(decision))
+            }
+            if style.draftFields {
+                let window = max(1, secondsRoundedUp(rule.policy.window))
+                fields.append(name: "RateLimit-Policy", value: "\"\(rule.name)\";q=\(decision.limit);w=\(window)")
+                fields.append(name: "RateLimit", value: "\"\(rule.name)\";r=\(decision.remaining);t=\(resetSeconds)")
+            }
         }
-        if style.draftFields {
-            let window = max(1, secondsRoundedUp(rule.policy.window))
-            fields.append(("RateLimit-Policy", "\"\(rule.name)\";q=\(decision.limit);w=\(window)"))
-            fields.append(("RateLimit", "\"\(rule.name)\";r=\(decision.remaining);t=\(resetSeconds)"))
-        }
-        return fields
     }
 
     /// `Retry-After` for a denial: seconds rounded up, never below 1.

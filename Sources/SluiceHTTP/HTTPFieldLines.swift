@@ -1,0 +1,139 @@
+import SluiceNet
+
+/// Header fields to send, kept in wire form (`Name: value` lines, each ending in CRLF): a
+/// response's fields go out with one copy, and a number is written as digits without becoming a
+/// `String` first. Names and values are sent as given; they must not contain CR or LF.
+///
+/// ```swift
+/// var fields: HTTPFieldLines = [("Content-Type", "application/json")]
+/// fields.append(name: "X-RateLimit-Remaining", value: 99)
+/// fields.pairs  // [("Content-Type", "application/json"), ("X-RateLimit-Remaining", "99")]
+/// ```
+public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
+    /// The lines as they are written.
+    private(set) var bytes: [UInt8] = []
+
+    /// No fields.
+    public init() {}
+
+    /// The fields `write` writes, straight into storage of at most `capacity` bytes: fields
+    /// built for every request take one allocation and no intermediate strings. Writing past
+    /// `capacity` stops the program, so size it from the names and values.
+    ///
+    /// ```swift
+    /// let fields = HTTPFieldLines(capacity: 64) { lines in
+    ///     lines.append(name: "X-RateLimit-Limit", value: 100)
+    ///     lines.append(name: "X-RateLimit-Remaining", value: 99)
+    /// }
+    /// ```
+    public init(capacity: Int, _ write: (inout Writer) -> Void) {
+        bytes = [UInt8](unsafeUninitializedCapacity: capacity) { storage, count in
+            var writer = Writer(storage: storage)
+            write(&writer)
+            count = writer.count
+        }
+    }
+
+    /// Writes field lines into the storage of ``init(capacity:_:)``.
+    public struct Writer: ~Copyable {
+        private let storage: UnsafeMutableBufferPointer<UInt8>
+        fileprivate private(set) var count = 0
+
+        fileprivate init(storage: UnsafeMutableBufferPointer<UInt8>) {
+            self.storage = storage
+        }
+
+        /// Writes `name: value`.
+        public mutating func append(name: StaticString, value: Int64) {
+            write(name)
+            write(": ")
+            if value < 0 { write("-") }
+            var magnitude = value.magnitude
+            var length = 1
+            var rest = magnitude / 10
+            while rest > 0 {
+                length += 1
+                rest /= 10
+            }
+            reserve(length)
+            var index = count + length
+            repeat {  // digits from the last
+                index -= 1
+                storage[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            count += length
+            write("\r\n")
+        }
+
+        /// Writes `name: value`.
+        public mutating func append(name: StaticString, value: String) {
+            write(name)
+            write(": ")
+            var value = value
+            value.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+            write("\r\n")
+        }
+
+        private mutating func write(_ text: StaticString) {
+            write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        private mutating func write(_ bytes: UnsafeRawBufferPointer) {
+            reserve(bytes.count)
+            UnsafeMutableRawBufferPointer(start: storage.baseAddress! + count, count: bytes.count).copyMemory(
+                from: bytes)
+            count += bytes.count
+        }
+
+        private func reserve(_ byteCount: Int) {
+            precondition(storage.count - count >= byteCount, "HTTPFieldLines capacity \(storage.count) is too small")
+        }
+    }
+
+    /// The fields of `pairs`, in order.
+    public init(_ pairs: [(String, String)]) {
+        for (name, value) in pairs { append(name: name, value: value) }
+    }
+
+    /// Fields written as a list of `(name, value)` pairs.
+    public init(arrayLiteral pairs: (String, String)...) {
+        self.init(pairs)
+    }
+
+    /// True when there is no field.
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    /// Adds `name: value`.
+    public mutating func append(name: String, value: String) {
+        bytes.appendUTF8(name)
+        bytes.appendUTF8(": ")
+        bytes.appendUTF8(value)
+        bytes.appendUTF8("\r\n")
+    }
+
+    /// Adds `name: value` with the value in decimal.
+    public mutating func append(name: String, value: Int64) {
+        bytes.appendUTF8(name)
+        bytes.appendUTF8(": ")
+        bytes.appendDecimal(value)
+        bytes.appendUTF8("\r\n")
+    }
+
+    /// Adds the fields of `other` after these.
+    public mutating func append(contentsOf other: HTTPFieldLines) {
+        if bytes.isEmpty {
+            bytes = other.bytes  // shares the other's storage: the common case, no copy
+        } else {
+            bytes += other.bytes
+        }
+    }
+
+    /// The fields as `(name, value)` pairs, in order: for tests and logs.
+    public var pairs: [(String, String)] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").map { line -> (String, String) in
+            guard let separator = line.firstRange(of: ": ") else { return (String(line), "") }
+            return (String(line[..<separator.lowerBound]), String(line[separator.upperBound...]))
+        }
+    }
+}
