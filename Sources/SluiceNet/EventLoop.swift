@@ -70,10 +70,15 @@ public final class EventLoop: @unchecked Sendable {
     private var running = true
     /// The ``MonotonicClock`` reading taken when the current iteration woke up: cheap to read
     /// on the request path, and close enough for deadlines. Loop thread only.
-    @exclusivity(unchecked) public private(set) var tickTime: UInt64 = MonotonicClock.now()
+    public var tickTime: UInt64 { currentTickTime }
     /// The wall clock (Unix milliseconds) read when the current iteration woke up: one clock read
     /// per iteration serves every rate-limit decision made in it. Loop thread only.
-    @exclusivity(unchecked) public private(set) var tickWallClockMilliseconds: Int64 = EventLoop.wallClockMilliseconds()
+    public var tickWallClockMilliseconds: Int64 { currentTickWallClockMilliseconds }
+    // Stored apart from the public getters above: `@exclusivity(unchecked)` holds only in this
+    // module, and other modules reading a stored property directly made a checked access of it
+    // (five per request).
+    @exclusivity(unchecked) private var currentTickTime = MonotonicClock.now()
+    @exclusivity(unchecked) private var currentTickWallClockMilliseconds = EventLoop.wallClockMilliseconds()
     /// The loop's name, used in thread names and logs.
     public let name: String
 
@@ -216,8 +221,8 @@ public final class EventLoop: @unchecked Sendable {
             } catch {
                 fatalError("\(name): \(error)")  // EBADF/EINVAL here means the loop itself is broken
             }
-            tickTime = MonotonicClock.now()
-            tickWallClockMilliseconds = Self.wallClockMilliseconds()
+            currentTickTime = MonotonicClock.now()
+            currentTickWallClockMilliseconds = Self.wallClockMilliseconds()
             for index in 0..<Int(count) {
                 let event = events[index]
                 let fd = event.data.fd

@@ -6,7 +6,9 @@ import SluiceNet
 final class ReloadableHandler: HTTPRequestHandler, @unchecked Sendable {
     /// One loop's reference; read and written only on that loop's thread.
     private final class Slot: @unchecked Sendable {
-        var handler: any HTTPRequestHandler
+        /// Unchecked exclusivity: replaced on its loop between requests, and read into a local
+        /// before it is called, so no access overlaps another (the check cost one per request).
+        @exclusivity(unchecked) var handler: any HTTPRequestHandler
         init(_ handler: any HTTPRequestHandler) { self.handler = handler }
     }
 
@@ -20,7 +22,8 @@ final class ReloadableHandler: HTTPRequestHandler, @unchecked Sendable {
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        slots[ObjectIdentifier(request.loop)]!.handler.handle(request, responder: responder)
+        let handler = slots[ObjectIdentifier(request.loop)]!.handler
+        handler.handle(request, responder: responder)
     }
 
     /// The handler `loop` serves with now; call on `loop`.

@@ -71,6 +71,7 @@ public final class LimitingHandler: HTTPRequestHandler {
     /// One request on its way through the rules it matches: one object per request, which the
     /// store callbacks carry from rule to rule. It keeps what the answer needs as it goes (the
     /// enforced rule with the least remaining), so a request that matches one rule keeps no list.
+    /// Its state is loop-confined and no access to it spans a call, hence unchecked exclusivity.
     private final class RuleChecks {
         let handler: LimitingHandler
         let request: HTTPRequest
@@ -79,12 +80,12 @@ public final class LimitingHandler: HTTPRequestHandler {
         let client: String
         let started = MonotonicClock.now()
         /// The rule being checked, and its key.
-        var index = 0
-        var key = ""
+        @exclusivity(unchecked) var index = 0
+        @exclusivity(unchecked) var key = ""
         /// The allowed, enforced rule with the least remaining: its headers go with the answer.
-        var tightest: CheckedRule?
+        @exclusivity(unchecked) var tightest: CheckedRule?
         /// Checks that took units, to refund if a later rule denies; kept only while rules remain.
-        var counted: [CheckedRule] = []
+        @exclusivity(unchecked) var counted: [CheckedRule] = []
 
         init(handler: LimitingHandler, request: HTTPRequest, responder: HTTPResponder, client: String) {
             self.handler = handler
