@@ -21,7 +21,7 @@ extension HTTPMessageDecoder {
             if shortest > limit {
                 throw lineTooLong(kind, start: partialLine + bytes[start..<searchEnd])
             }
-            partialLine.append(contentsOf: bytes[start..<searchEnd])
+            if searchEnd > start { partialLine.append(contentsOf: bytes[start..<searchEnd]) }
             offset = searchEnd
             return nil
         }

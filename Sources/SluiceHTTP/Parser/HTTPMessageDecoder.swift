@@ -115,6 +115,7 @@ struct HTTPMessageDecoder: Sendable {
 
     /// True when no byte of a message has been consumed since the last `.end` (or since creation), apart from
     /// empty lines before a start line.
+    @inline(__always)
     var isBetweenMessages: Bool {
         state == .line(.startLine) && partialLine.isEmpty
     }

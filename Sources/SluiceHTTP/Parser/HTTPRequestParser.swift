@@ -52,6 +52,7 @@ public struct HTTPRequestParser: Sendable {
     /// True when no byte of a request has been consumed since the last `.end` (or since creation), apart from
     /// empty lines before a request line; false after an error. A connection that ends while this is false ended
     /// in the middle of a request; a connection that stays in that state too long is a slow client.
+    @inline(__always)  // else a connection asking it after every request copies the whole parser
     public var isBetweenRequests: Bool {
         failure == nil && decoder.isBetweenMessages
     }

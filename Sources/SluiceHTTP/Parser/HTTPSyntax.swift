@@ -86,6 +86,13 @@ enum HTTPSyntax {
     /// Compares ASCII case-insensitively, as field names, tokens and codings are compared.
     static func equalsIgnoringCase(_ lhs: some StringProtocol, _ rhs: some StringProtocol) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
+        // Native strings compare in place, byte by byte: this runs for header names on every request.
+        let inPlace = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                zip(left, right).allSatisfy { lowercased($0) == lowercased($1) }
+            }
+        }
+        if let inPlace = inPlace ?? nil { return inPlace }
         var other = rhs.utf8.makeIterator()
         for byte in lhs.utf8 where lowercased(byte) != other.next().map(lowercased) {
             return false

@@ -3,7 +3,10 @@ extension HTTPVersion {
     /// `HTTP/DIGIT.DIGIT` is unsupported (505 for a request), anything else malformed (400 for a request).
     init(parsing text: Slice<UnsafeRawBufferPointer>) throws(HTTPParseError) {
         let start = text.startIndex
-        guard text.count == 8, text.starts(with: "HTTP/".utf8), HTTPSyntax.isDigit(text[start + 5]),
+        // Byte by byte: `starts(with: "HTTP/".utf8)` cost more than the rest of the request line.
+        guard text.count == 8, text[start] == UInt8(ascii: "H"), text[start + 1] == UInt8(ascii: "T"),
+            text[start + 2] == UInt8(ascii: "T"), text[start + 3] == UInt8(ascii: "P"),
+            text[start + 4] == UInt8(ascii: "/"), HTTPSyntax.isDigit(text[start + 5]),
             text[start + 6] == UInt8(ascii: "."), HTTPSyntax.isDigit(text[start + 7])
         else {
             throw HTTPParseError(

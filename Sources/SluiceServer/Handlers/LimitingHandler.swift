@@ -97,7 +97,12 @@ public final class LimitingHandler: HTTPRequestHandler {
 
     /// The index of the first rule at or after `index` that `head` matches.
     private func nextMatch(from index: Int, _ head: HTTPRequestHead) -> Int? {
-        rules[index...].firstIndex { $0.match.matches(method: head.method, host: head.host, path: head.path) }
+        // By index: iterating the slice copied every rule it passed.
+        for candidate in index..<rules.count
+        where rules[candidate].match.matches(method: head.method, host: head.host, path: head.path) {
+            return candidate
+        }
+        return nil
     }
 
     /// Checks rule `index`, which the request matches; ``stored(_:_:)`` goes on.
