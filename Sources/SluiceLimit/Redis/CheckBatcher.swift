@@ -26,6 +26,12 @@ final class CheckBatcher: @unchecked Sendable {
         var burst: Int
         /// The client's clock when the call carries it (or decides the fixed window's index), else 0.
         var now: Int64
+
+        /// The Redis key alone: the other parts are nearly always the same for one key, and
+        /// hashing them too cost more than the rest of adding a check.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(redisKey)
+        }
     }
 
     /// When budgeted checks give up, and their budget.

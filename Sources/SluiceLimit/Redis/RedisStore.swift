@@ -38,6 +38,8 @@ public final class RedisStore: RateLimitStore {
     public let clock: Clock
     /// Added to every key's expiry, so that a command delayed in flight never finds its key gone early.
     public let expiryGrace: Duration
+    /// ``expiryGrace`` in milliseconds, converted once rather than for every check.
+    private let expiryGraceMilliseconds: Int64
     /// How long an on-loop check may take before it fails with ``RateLimitError/timedOut``; nil
     /// waits for the client's command timeout. Commands still waiting for a connection when it
     /// passes are dropped unsent, so a Redis that comes back later does not count requests
@@ -59,6 +61,7 @@ public final class RedisStore: RateLimitStore {
         self.prefix = prefix
         self.clock = clock
         self.expiryGrace = expiryGrace
+        self.expiryGraceMilliseconds = expiryGrace.truncatedMilliseconds
         self.timeSource = timeSource
         self.batchers = Dictionary(
             uniqueKeysWithValues: client.loops.map { (ObjectIdentifier($0), CheckBatcher(loop: $0)) })
@@ -101,7 +104,7 @@ public final class RedisStore: RateLimitStore {
         let timeout = budget
         let decisionBudget = budgeted ? budget : nil
         let window = policy.windowMilliseconds
-        let grace: RESPArgument = .integer(expiryGrace.truncatedMilliseconds)
+        let grace: RESPArgument = .integer(expiryGraceMilliseconds)
         let batcher = batcher(for: router)
         switch policy.algorithm {
         case .fixedWindow:
@@ -124,7 +127,7 @@ public final class RedisStore: RateLimitStore {
                         }
                     }, completion: completion)
             }
-            let expiry = left + expiryGrace.truncatedMilliseconds
+            let expiry = left + expiryGraceMilliseconds
             batcher.add(
                 batch: .init(
                     redisKey: counter, cost: 1, limit: policy.limit, windowMilliseconds: 0, burst: 0, now: now),
