@@ -261,7 +261,8 @@ public final class EventLoop: @unchecked Sendable {
         while !tickTasks.isEmpty {
             // Swapped with the spare, not copied: tasks queued while these run go to the other
             // array, and neither array's storage is shared, so none is allocated again.
-            var tasks = spareTickTasks
+            var tasks: [TickTask] = []
+            swap(&tasks, &spareTickTasks)
             swap(&tasks, &tickTasks)
             for task in tasks { task.run() }
             tasks.removeAll(keepingCapacity: true)
