@@ -167,8 +167,19 @@ import Testing
             }
             try await client.send("PING")
             async let blocked = outcome { () async throws(RedisError) in try await client.send("BLPOP", "nothing", 0) }
+            // BLPOP first, for certain (two `async let`s may start in either order): the INCR
+            // then waits behind it on the connection, written but not run.
+            for _ in 0..<250 {
+                let clients = try await admin.send("CLIENT", "LIST").string ?? ""
+                if clients.split(separator: "\n").contains(where: {
+                    $0.contains("name=victim") && $0.contains("cmd=blpop")
+                }) {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             async let queued = outcome { () async throws(RedisError) in try await client.send("INCR", "replayed") }
-            try await Task.sleep(for: .milliseconds(200))  // both are written; BLPOP holds the connection
+            try await Task.sleep(for: .milliseconds(200))  // the INCR is written; BLPOP holds the connection
             let killed = try await admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
             #expect(killed.int == 1)
             for result in await [blocked, queued] {
