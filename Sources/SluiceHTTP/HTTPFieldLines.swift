@@ -48,21 +48,7 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
             write(name)
             write(": ")
             if value < 0 { write("-") }
-            var magnitude = value.magnitude
-            var length = 1
-            var rest = magnitude / 10
-            while rest > 0 {
-                length += 1
-                rest /= 10
-            }
-            reserve(length)
-            var index = count + length
-            repeat {  // digits from the last
-                index -= 1
-                storage[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            count += length
+            count += DecimalDigits.write(value.magnitude, into: UnsafeMutableBufferPointer(rebasing: storage[count...]))
             write("\r\n")
         }
 

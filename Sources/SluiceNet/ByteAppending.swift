@@ -23,20 +23,15 @@ extension Array where Element == UInt8 {
         if value < 0 {
             append(UInt8(ascii: "-"))
         }
-        var magnitude = value.magnitude
+        let magnitude = value.magnitude
         if magnitude < 10 {  // lengths and small arguments: the common case
             append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
             return
         }
-        // Digits from the last, into a stack buffer as long as the longest Int64, then appended at once.
+        // Into a stack buffer as long as the longest Int64, then appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+            let count = DecimalDigits.write(magnitude, into: digits)
+            append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<count]))
         }
     }
 
@@ -44,5 +39,39 @@ extension Array where Element == UInt8 {
     @inlinable
     public mutating func appendDecimal(_ value: Int) {
         appendDecimal(Int64(value))
+    }
+}
+
+/// The decimal digits of an integer, counted or written into memory the caller owns: the one
+/// formatter behind `appendDecimal`, RESP lengths and the rate-limit header values.
+///
+/// ```swift
+/// DecimalDigits.count(1_024)  // 4
+/// ```
+public enum DecimalDigits {
+    /// How many digits `magnitude` has (1 for 0).
+    public static func count(_ magnitude: UInt64) -> Int {
+        var count = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        return count
+    }
+
+    /// Writes the digits of `magnitude` at the start of `buffer`, which must hold
+    /// ``count(_:)`` bytes, and returns how many it wrote.
+    public static func write(_ magnitude: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let length = count(magnitude)
+        precondition(buffer.count >= length, "\(length) digits do not fit in \(buffer.count) bytes")
+        var rest = magnitude
+        var index = length
+        repeat {  // from the last digit
+            index -= 1
+            buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+        return length
     }
 }

@@ -146,9 +146,7 @@ public final class RedisStore: RateLimitStore {
                 }, completion: completion)
         case .slidingWindow:
             let log = KeyText.join(base, ":sw")
-            let arguments: [RESPArgument] = [
-                scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
-            ]
+            // The call's arguments are built in `send`, once per batch rather than per check.
             batcher.add(
                 batch: .init(
                     redisKey: log, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: 0, now: clientNow
@@ -157,7 +155,10 @@ public final class RedisStore: RateLimitStore {
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.slidingWindow, keys: [.string(log), .string(KeyText.join(log, ":seq"))],
-                        arguments: arguments + [.integer(Int64(count))], timeout: timeout
+                        arguments: [
+                            scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
+                            .integer(Int64(count)),
+                        ], timeout: timeout
                     ) { result in
                         answer(
                             Self.slidingWindowDecisions(
@@ -166,10 +167,6 @@ public final class RedisStore: RateLimitStore {
                 }, completion: completion)
         case .tokenBucket:
             let bucket = KeyText.join(base, ":tb")
-            let arguments: [RESPArgument] = [
-                scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
-                .integer(Int64(cost)), grace,
-            ]
             batcher.add(
                 batch: .init(
                     redisKey: bucket, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: policy.burst,
@@ -178,7 +175,10 @@ public final class RedisStore: RateLimitStore {
                 send: { count, answer in
                     router.evalScript(
                         RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
-                        arguments: arguments + [.integer(Int64(count))], timeout: timeout
+                        arguments: [
+                            scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
+                            .integer(Int64(cost)), grace, .integer(Int64(count)),
+                        ], timeout: timeout
                     ) { result in
                         answer(
                             Self.tokenBucketDecisions(from: result, count: count, cost: cost, policy: policy, key: base)

@@ -27,7 +27,7 @@ public enum RESPEncoder {
             case .bytes(let bytes):
                 appendBlob(UInt8(ascii: "$"), bytes, into: &buffer)
             case .integer(let value):
-                let length = decimalDigitCount(value.magnitude) + (value < 0 ? 1 : 0)
+                let length = DecimalDigits.count(value.magnitude) + (value < 0 ? 1 : 0)
                 appendHeader(UInt8(ascii: "$"), count: length, into: &buffer)
                 buffer.appendDecimal(value)
                 appendCRLF(into: &buffer)
@@ -121,16 +121,6 @@ public enum RESPEncoder {
         for element in elements {
             encode(element, into: &buffer)
         }
-    }
-
-    private static func decimalDigitCount(_ value: UInt64) -> Int {
-        var count = 1
-        var rest = value / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        return count
     }
 
     /// RESP3 spells the specials `inf`, `-inf` and `nan`; Swift's description is the shortest text that

@@ -142,24 +142,22 @@ public final class LimitingHandler: HTTPRequestHandler {
     /// rule, else checks the next.
     private func decided(_ decision: Decision?, locally: Bool, _ checks: RuleChecks) {
         let index = checks.index
-        var entry: CheckedRule?
-        if let decision {
+        let checked = decision.map {
+            CheckedRule(index: index, key: checks.key, decision: $0, decidedLocally: locally)
+        }
+        if let checked {
             let shadow = rules[index].shadow
-            counters[index].record(allowed: decision.allowed, shadow: shadow)
-            let checked = CheckedRule(index: index, key: checks.key, decision: decision, decidedLocally: locally)
-            if !shadow {
-                if !decision.allowed {
-                    refund(checks.counted, loop: checks.request.loop)
-                    return answer(checks, denial: checked)
-                }
-                if checks.tightest.map({ decision.remaining < $0.decision.remaining }) ?? true {
-                    checks.tightest = checked
-                }
+            counters[index].record(allowed: checked.decision.allowed, shadow: shadow)
+            if !shadow && !checked.decision.allowed {
+                refund(checks.counted, loop: checks.request.loop)
+                return answer(checks, denial: checked)
             }
-            entry = checked
+            if !shadow && checks.tightest.map({ checked.decision.remaining < $0.decision.remaining }) ?? true {
+                checks.tightest = checked
+            }
         }
         guard let next = nextMatch(from: index + 1, checks.request.head) else { return answer(checks, denial: nil) }
-        if let entry, entry.decision.countedAt != nil { checks.counted.append(entry) }
+        if let checked, checked.decision.countedAt != nil { checks.counted.append(checked) }
         check(at: next, checks)
     }
 
