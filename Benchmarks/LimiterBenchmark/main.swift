@@ -1,7 +1,7 @@
 // Rate-limit decisions per second: the in-memory store on one thread and on every core, and
 // the Redis store with many concurrent callers on one event loop (the server's way).
 //
-//   swift run -c release LimiterBenchmark memory [seconds] [algorithm]   (caller-provided time, then [clock on every check])
+//   swift run -c release LimiterBenchmark memory [seconds] [algorithm|all] [keys]   (default 2 s, all, 10,000 keys)
 //   swift run -c release LimiterBenchmark redis redis://127.0.0.1:6379 [callers] [decisions]
 //   swift run -c release LimiterBenchmark script sliding-window|token-bucket   (prints a script for redis-benchmark)
 import Foundation
@@ -11,7 +11,10 @@ import SluiceRedis
 import Synchronization
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-let keys = (0..<10_000).map { RateLimitKey.make(rule: "bench", identity: "client-\($0)") }
+/// Distinct keys the checks cycle through: `memory`'s fourth argument, else 10,000. How many a core's cache holds
+/// decides much of the in-memory rate; the sliding-window log touches two more cache lines a key than the others.
+let keyCount = arguments.first == "memory" && arguments.count > 3 ? Int(arguments[3]) ?? 10_000 : 10_000
+let keys = (0..<keyCount).map { RateLimitKey.make(rule: "bench", identity: "client-\($0)") }
 
 /// How a memory-store check gets its key and its time.
 enum CheckForm: CaseIterable {
@@ -115,7 +118,7 @@ switch arguments.first {
 case "memory":
     let seconds = Double(arguments.dropFirst().first ?? "2") ?? 2
     var algorithms = RateLimitAlgorithm.allCases
-    if arguments.count > 2 {
+    if arguments.count > 2 && arguments[2] != "all" {
         guard let chosen = RateLimitAlgorithm(rawValue: arguments[2]) else {
             fatalError("unknown algorithm \(arguments[2]); one of: fixed-window, sliding-window, token-bucket")
         }
@@ -153,5 +156,7 @@ case "redis":
 case "script":
     print(RedisLimitScripts.source(of: arguments.count > 1 ? arguments[1] : "token-bucket"))
 default:
-    print("usage: LimiterBenchmark memory [seconds] | redis URL [callers] [decisions] | script ALGORITHM")
+    print(
+        "usage: LimiterBenchmark memory [seconds] [algorithm|all] [keys] | redis URL [callers] [decisions]"
+            + " | script ALGORITHM")
 }
