@@ -9,4 +9,12 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / Self.attosecondsPerMillisecond
     }
+
+    /// The duration in whole milliseconds, rounded toward positive infinity, so that a wait is never shortened.
+    ///
+    /// Only meaningful where ``truncatedMilliseconds`` is.
+    var roundedUpMilliseconds: Int64 {
+        let remainder = components.attoseconds % Self.attosecondsPerMillisecond
+        return remainder > 0 ? truncatedMilliseconds + 1 : truncatedMilliseconds
+    }
 }

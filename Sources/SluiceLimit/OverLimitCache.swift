@@ -100,17 +100,17 @@ public final class OverLimitCache: RateLimitStore {
         else { return nil }
         return Decision(
             allowed: false, limit: denial.limit, remaining: 0,
-            resetAfter: .milliseconds(max(0, denial.resetUntilMilliseconds - now)),
-            retryAfter: .milliseconds(denial.untilMilliseconds - now))
+            resetAfterMilliseconds: max(0, denial.resetUntilMilliseconds - now),
+            retryAfterMilliseconds: denial.untilMilliseconds - now)
     }
 
     /// Remembers a denial from the time the check was asked: the cached `retryAfter` can only
     /// end early, never late.
     private func remember(_ decision: Decision, key: String, cost: Int, now: Int64) {
-        guard !decision.allowed, decision.retryAfter > .zero else { return }
+        guard !decision.allowed, decision.retryAfterMilliseconds > 0 else { return }
         let denial = Denial(
-            untilMilliseconds: now + decision.retryAfter.truncatedMilliseconds,
-            resetUntilMilliseconds: now + decision.resetAfter.truncatedMilliseconds, cost: cost, limit: decision.limit)
+            untilMilliseconds: now + decision.retryAfterMilliseconds,
+            resetUntilMilliseconds: now + decision.resetAfterMilliseconds, cost: cost, limit: decision.limit)
         shard(key).entries.withLock { entries in
             if entries.count >= entriesPerShard && entries[key] == nil {
                 entries = entries.filter { $0.value.untilMilliseconds > now }

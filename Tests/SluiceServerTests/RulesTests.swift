@@ -85,5 +85,9 @@ import Testing
                 Decision(
                     allowed: false, limit: 1, remaining: 0, resetAfter: .seconds(3), retryAfter: .milliseconds(2_001)))
                 == 3)
+        #expect(
+            RateLimitHeaders.retryAfterSeconds(
+                Decision(allowed: false, limit: 1, remaining: 0, resetAfter: .seconds(3), retryAfter: .seconds(3)))
+                == 3)
     }
 }

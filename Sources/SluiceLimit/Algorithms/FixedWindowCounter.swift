@@ -44,8 +44,8 @@ public struct FixedWindowCounter: Sendable, Hashable {
             allowed: allowed,
             limit: policy.limit,
             remaining: max(0, policy.limit - counted),
-            resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(allowed ? 0 : resetAfter),
+            resetAfterMilliseconds: resetAfter,
+            retryAfterMilliseconds: allowed ? 0 : resetAfter,
             countedAt: allowed ? now : nil
         )
     }

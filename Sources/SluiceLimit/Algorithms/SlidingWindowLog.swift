@@ -92,8 +92,8 @@ public struct SlidingWindowLog: Sendable, Hashable {
             allowed: allowed,
             limit: policy.limit,
             remaining: max(0, policy.limit - counted),
-            resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(retryAfter),
+            resetAfterMilliseconds: resetAfter,
+            retryAfterMilliseconds: retryAfter,
             countedAt: countedAt
         )
     }

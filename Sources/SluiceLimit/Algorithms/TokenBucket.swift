@@ -73,8 +73,8 @@ public struct TokenBucket: Sendable, Hashable {
             allowed: allowed,
             limit: policy.burst,
             remaining: Int(policy.windowDivisor.divide(UInt64(available))),
-            resetAfter: .milliseconds(resetAfter),
-            retryAfter: .milliseconds(retryAfter),
+            resetAfterMilliseconds: resetAfter,
+            retryAfterMilliseconds: retryAfter,
             countedAt: allowed ? now : nil
         )
     }

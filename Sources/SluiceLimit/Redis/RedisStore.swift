@@ -204,12 +204,12 @@ public final class RedisStore: RateLimitStore {
             let limit = Int64(policy.limit)
             let denied = Decision(
                 allowed: false, limit: policy.limit, remaining: Int(max(0, limit - live - taken * Int64(cost))),
-                resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)))
+                resetAfterMilliseconds: max(0, reset), retryAfterMilliseconds: max(0, retry))
             return (0..<Int64(count)).map { index in
                 guard index < taken else { return denied }
                 return Decision(
                     allowed: true, limit: policy.limit, remaining: Int(limit - live - (index + 1) * Int64(cost)),
-                    resetAfter: .milliseconds(policy.windowMilliseconds), retryAfter: .zero, countedAt: now)
+                    resetAfterMilliseconds: policy.windowMilliseconds, retryAfterMilliseconds: 0, countedAt: now)
             }
         }
     }
@@ -327,7 +327,7 @@ public final class RedisStore: RateLimitStore {
         let allowed = count <= Int64(policy.limit)
         return Decision(
             allowed: allowed, limit: policy.limit, remaining: Int(max(0, Int64(policy.limit) - count)),
-            resetAfter: .milliseconds(left), retryAfter: allowed ? .zero : .milliseconds(left),
+            resetAfterMilliseconds: left, retryAfterMilliseconds: allowed ? 0 : left,
             countedAt: allowed ? now : nil)
     }
 
@@ -346,7 +346,7 @@ public final class RedisStore: RateLimitStore {
             return .success(
                 Decision(
                     allowed: allowed == 1, limit: policy.burst, remaining: Int(max(0, remaining)),
-                    resetAfter: .milliseconds(max(0, reset)), retryAfter: .milliseconds(max(0, retry)),
+                    resetAfterMilliseconds: max(0, reset), retryAfterMilliseconds: max(0, retry),
                     countedAt: allowed == 1 ? countedAt : nil))
         }
     }

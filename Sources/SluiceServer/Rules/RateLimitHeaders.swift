@@ -28,7 +28,7 @@ public enum RateLimitHeaders {
     public static func fields(
         for decision: Decision, rule: Rule, nowMilliseconds: Int64, style: RateLimitHeaderStyle
     ) -> HTTPFieldLines {
-        let resetSeconds = secondsRoundedUp(decision.resetAfter)
+        let resetSeconds = secondsRoundedUp(milliseconds: decision.resetAfterMilliseconds)
         let reset = style.resetAsDelta ? resetSeconds : (nowMilliseconds + 999) / 1000 + resetSeconds
         // Names, separators and numbers of at most 20 digits; the draft fields add the rule's name twice.
         let capacity = 200 + (style.draftFields ? 2 * rule.name.utf8.count + 160 : 0)
@@ -40,7 +40,7 @@ public enum RateLimitHeaders {
                 fields.append(name: "Retry-After", value: retryAfterSeconds(decision))
             }
             if style.draftFields {
-                let window = max(1, secondsRoundedUp(rule.policy.window))
+                let window = max(1, secondsRoundedUp(milliseconds: rule.policy.windowMilliseconds))
                 fields.append(name: "RateLimit-Policy", value: "\"\(rule.name)\";q=\(decision.limit);w=\(window)")
                 fields.append(name: "RateLimit", value: "\"\(rule.name)\";r=\(decision.remaining);t=\(resetSeconds)")
             }
@@ -49,11 +49,10 @@ public enum RateLimitHeaders {
 
     /// `Retry-After` for a denial: seconds rounded up, never below 1.
     public static func retryAfterSeconds(_ decision: Decision) -> Int64 {
-        max(1, secondsRoundedUp(decision.retryAfter))
+        max(1, secondsRoundedUp(milliseconds: decision.retryAfterMilliseconds))
     }
 
-    static func secondsRoundedUp(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return max(0, attoseconds > 0 ? seconds + 1 : seconds)
+    static func secondsRoundedUp(milliseconds: Int64) -> Int64 {
+        milliseconds <= 0 ? 0 : (milliseconds - 1) / 1000 + 1
     }
 }
