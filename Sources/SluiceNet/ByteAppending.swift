@@ -49,13 +49,21 @@ extension Array where Element == UInt8 {
 /// DecimalDigits.count(1_024)  // 4
 /// ```
 public enum DecimalDigits {
-    /// How many digits `magnitude` has (1 for 0).
+    /// "00" to "99": digits are written two at a time, halving the divisions (header values
+    /// such as a reset time have ten digits, and a limited answer writes three or four).
+    private static let pairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    /// How many digits `magnitude` has (1 for 0), by comparison with powers of ten rather than
+    /// by division.
     public static func count(_ magnitude: UInt64) -> Int {
         var count = 1
-        var rest = magnitude / 10
-        while rest > 0 {
+        var power: UInt64 = 10
+        while magnitude >= power {
             count += 1
-            rest /= 10
+            // 10^19 is the largest power of ten a UInt64 holds; anything at or above it has 20 digits.
+            guard count < 20 else { return 20 }
+            power &*= 10
         }
         return count
     }
@@ -65,13 +73,19 @@ public enum DecimalDigits {
     public static func write(_ magnitude: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let length = count(magnitude)
         precondition(buffer.count >= length, "\(length) digits do not fit in \(buffer.count) bytes")
+        let pairs = Self.pairs.utf8Start
         var rest = magnitude
         var index = length
-        repeat {  // from the last digit
-            index -= 1
-            buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        } while rest > 0
+        while rest >= 10 {  // from the last two digits
+            let pair = Int(truncatingIfNeeded: rest % 100) &* 2
+            rest /= 100
+            index &-= 2
+            buffer[index] = pairs[pair]
+            buffer[index &+ 1] = pairs[pair &+ 1]
+        }
+        if index > 0 {  // an odd count leaves one leading digit
+            buffer[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+        }
         return length
     }
 }

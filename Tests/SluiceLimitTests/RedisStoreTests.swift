@@ -50,7 +50,9 @@ import Testing
     }
 
     /// One loop turn's checks of one key go to Redis as one call (`INCRBY n`, one `EVALSHA`), and
-    /// are decided exactly as the memory store decides the same checks one after another.
+    /// are decided exactly as the memory store decides the same checks one after another. Two
+    /// keys interleaved: a check joins its key's batch whether or not the check before it was of
+    /// the same key.
     @Test(arguments: [
         (RateLimitAlgorithm.fixedWindow, 1), (.slidingWindow, 1), (.slidingWindow, 2), (.tokenBucket, 1),
         (.tokenBucket, 2),
@@ -63,24 +65,30 @@ import Testing
             let store = RedisStore(client: client, clock: .client, timeSource: time)
             let policy = try RateLimitPolicy(
                 algorithm: algorithm, limit: 4, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 5 : nil)
+            let keys = Array(
+                repeating: ["turn:{k}", "turn:{k}", "turn:{j}", "turn:{k}", "turn:{j}", "turn:{j}"], count: 2
+            )
+            .flatMap { $0 }
             let loop = client.loops[0]
             let decisions = await withCheckedContinuation { (continuation: CheckedContinuation<[Decision], Never>) in
                 loop.execute {
                     var decisions: [Int: Decision] = [:]
-                    for index in 0..<10 {
-                        store.check(policy: policy, key: "turn:{k}", cost: cost, on: loop) { result in
+                    for (index, key) in keys.enumerated() {
+                        store.check(policy: policy, key: key, cost: cost, on: loop) { result in
                             decisions[index] = try? result.get()
-                            if decisions.count == 10 { continuation.resume(returning: (0..<10).map { decisions[$0]! }) }
+                            if decisions.count == keys.count {
+                                continuation.resume(returning: keys.indices.map { decisions[$0]! })
+                            }
                         }
                     }
                 }
             }
             let memory = MemoryStore(timeSource: time)
-            let expected = (0..<10).map { _ in memory.check(policy: policy, key: "turn:{k}", cost: cost) }
+            let expected = keys.map { memory.check(policy: policy, key: $0, cost: cost) }
             #expect(decisions == expected)
             #expect(decisions.contains(where: \.allowed) && decisions.contains { !$0.allowed })
             let stats = try server.cli(["INFO", "commandstats"])
-            let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=1," : "cmdstat_evalsha:calls=1,"
+            let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=2," : "cmdstat_evalsha:calls=2,"
             #expect(stats.contains(call), "\(stats)")
         }
     }

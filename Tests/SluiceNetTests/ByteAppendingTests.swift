@@ -15,4 +15,23 @@ import Testing
         bytes.appendUTF8(text)
         #expect(bytes == [0] + Array(text.utf8))
     }
+
+    @Test func digitsAreCountedAndWrittenRightAtEveryLength() {
+        // Both sides of every power of ten, where the count changes, and the largest value.
+        var values: [UInt64] = [0, 1, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 10
+        while true {
+            values += [power - 1, power, power + 1, power + power / 2]
+            let (next, overflow) = power.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            power = next
+        }
+        for value in values {
+            #expect(DecimalDigits.count(value) == String(value).count, "\(value)")
+            let written = [UInt8](unsafeUninitializedCapacity: 20) { buffer, count in
+                count = DecimalDigits.write(value, into: buffer)
+            }
+            #expect(String(decoding: written, as: UTF8.self) == String(value))
+        }
+    }
 }

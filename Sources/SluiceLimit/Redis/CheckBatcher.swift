@@ -34,18 +34,39 @@ final class CheckBatcher: @unchecked Sendable {
         }
     }
 
+    /// How long a budgeted check may wait for its call, converted to nanoseconds once by the store
+    /// rather than for every check (a `Duration` conversion is 128-bit arithmetic).
+    struct Budget {
+        let duration: Duration
+        let nanoseconds: UInt64
+
+        init(_ duration: Duration) {
+            self.duration = duration
+            nanoseconds = duration.nanoseconds
+        }
+    }
+
     /// When budgeted checks give up, and their budget.
-    private typealias Budget = (deadline: UInt64, duration: Duration)
+    private typealias Deadline = (nanoseconds: UInt64, budget: Duration)
 
     private struct Batch {
+        let key: Key
         let send: Send
         /// Set by the first budgeted check: every check of a batch starts in the same loop turn.
-        var budget: Budget?
-        var waiters: [Waiter] = []
+        var deadline: Deadline?
+        var waiters: [Waiter]
 
-        mutating func add(_ waiter: Waiter, budget: Budget?) {
+        init(key: Key, send: @escaping Send) {
+            self.key = key
+            self.send = send
+            // A batch gathers as many checks as one loop turn reads; a few growth steps saved.
+            waiters = []
+            waiters.reserveCapacity(8)
+        }
+
+        mutating func add(_ waiter: Waiter, deadline: Deadline?) {
             waiters.append(waiter)
-            if self.budget == nil { self.budget = budget }
+            if self.deadline == nil { self.deadline = deadline }
         }
     }
 
@@ -54,8 +75,17 @@ final class CheckBatcher: @unchecked Sendable {
         let budgeted: Bool
     }
 
-    private let loop: EventLoop
-    private var pending: [Key: Batch] = [:]
+    /// The loop whose checks this batcher gathers.
+    let loop: EventLoop
+    // `@exclusivity(unchecked)` below: loop-confined state on the per-check path, and no access
+    // spans a call that could reach it again (checks added while a turn's batches go out land in
+    // `batches`, never in `flushing`).
+    /// This turn's batches, in the order their first checks came.
+    @exclusivity(unchecked) private var batches: [Batch] = []
+    /// Where each key's batch is in `batches`.
+    @exclusivity(unchecked) private var batchIndexes: [Key: Int] = [:]
+    /// The batches being sent; swapped with `batches`, so that neither array is allocated anew each turn.
+    @exclusivity(unchecked) private var flushing: [Batch] = []
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -63,43 +93,60 @@ final class CheckBatcher: @unchecked Sendable {
 
     /// Adds a check to the batch of `key`; the batch goes out with `send` at the end of this loop
     /// turn. With a `budget`, the check fails if the call has not answered within it.
+    ///
+    /// A check of the key of the batch before it (a hot key: every check of a turn, when one rule
+    /// keys on something all clients share) joins that batch after comparing the keys, without
+    /// hashing.
     func add(
-        batch key: Key, budget: Duration?, send: @autoclosure () -> Send, completion: @escaping Completion
+        batch key: Key, budget: Budget?, send: @autoclosure () -> Send, completion: @escaping Completion
     ) {
-        if pending.isEmpty { loop.afterTick { [self] in flush() } }
-        pending[key, default: Batch(send: send())].add(
-            Waiter(completion: completion, budgeted: budget != nil), budget: deadline(of: budget))
+        if batches.isEmpty { loop.afterTick { [self] in flush() } }
+        var index = batches.count - 1
+        if index < 0 || batches[index].key != key {
+            index = Self.claim(&batchIndexes[key, default: batches.count])
+            if index == batches.count {
+                batches.append(Batch(key: key, send: send()))
+            }
+        }
+        batches[index].add(Waiter(completion: completion, budgeted: budget != nil), deadline: deadline(of: budget))
+    }
+
+    /// The value in `slot`: given `batchIndexes[key, default: next]`, the index of the key's batch,
+    /// recording `next` for a new key with the one hash of the lookup.
+    private static func claim(_ slot: inout Int) -> Int {
+        slot
     }
 
     /// Sends a call that decides one check, now rather than with a batch: `send` is called with a
     /// count of 1 and answers with one decision. With a `budget`, the check fails if the call has
     /// not answered within it.
-    func sendAlone(redisKey: String, budget: Duration?, send: Send, completion: @escaping Completion) {
+    func sendAlone(redisKey: String, budget: Budget?, send: Send, completion: @escaping Completion) {
         start(
-            send, waiters: [Waiter(completion: completion, budgeted: budget != nil)], budget: deadline(of: budget),
+            send, waiters: [Waiter(completion: completion, budgeted: budget != nil)], deadline: deadline(of: budget),
             redisKey: redisKey)
     }
 
-    private func deadline(of budget: Duration?) -> Budget? {
-        budget.map { (loop.tickTime &+ $0.nanoseconds, $0) }
+    private func deadline(of budget: Budget?) -> Deadline? {
+        budget.map { (loop.tickTime &+ $0.nanoseconds, $0.duration) }
     }
 
     private func flush() {
-        let batches = pending
-        pending = [:]
-        for (key, batch) in batches {
-            start(batch.send, waiters: batch.waiters, budget: batch.budget, redisKey: key.redisKey)
+        swap(&batches, &flushing)
+        batchIndexes.removeAll(keepingCapacity: true)
+        for batch in flushing {
+            start(batch.send, waiters: batch.waiters, deadline: batch.deadline, redisKey: batch.key.redisKey)
         }
+        flushing.removeAll(keepingCapacity: true)
     }
 
-    /// Sends one call for `waiters`, racing it against `budget` when there is one.
-    private func start(_ send: Send, waiters: [Waiter], budget: Budget?, redisKey: String) {
+    /// Sends one call for `waiters`, racing it against `deadline` when there is one.
+    private func start(_ send: Send, waiters: [Waiter], deadline: Deadline?, redisKey: String) {
         let call = BatchCall(waiters: waiters)
-        if let budget {
-            call.timer = loop.schedule(atNanoseconds: budget.deadline) {
+        if let deadline {
+            call.timer = loop.schedule(atNanoseconds: deadline.nanoseconds) {
                 call.timeOut(
                     RateLimitError(
-                        message: "no answer from Redis within \(budget.duration) for \(redisKey)", timedOut: true))
+                        message: "no answer from Redis within \(deadline.budget) for \(redisKey)", timedOut: true))
             }
         }
         send(waiters.count) { [loop] result in
@@ -111,8 +158,12 @@ final class CheckBatcher: @unchecked Sendable {
     /// One batch in flight: its waiters, and the timer of its budget. Each waiter is answered
     /// once, by whichever of the budget and the reply comes first.
     private final class BatchCall {
-        /// Nil once answered.
-        private var waiters: [Waiter?]
+        /// Kept as they came: a copy as `[Waiter?]`, to mark the answered ones, would cast every element.
+        private let waiters: [Waiter]
+        /// The budget passed, so the budgeted waiters have had their answer.
+        private var timedOut = false
+        /// The reply came, so every waiter has had its answer.
+        private var finished = false
         var timer: TimerID?
 
         init(waiters: [Waiter]) {
@@ -122,18 +173,18 @@ final class CheckBatcher: @unchecked Sendable {
         /// The budget passed: budgeted waiters fail now; the others wait on for the reply.
         func timeOut(_ error: RateLimitError) {
             timer = nil
-            for index in waiters.indices {
-                guard let waiter = waiters[index], waiter.budgeted else { continue }
-                waiters[index] = nil
+            guard !finished, !timedOut else { return }
+            timedOut = true
+            for waiter in waiters where waiter.budgeted {
                 waiter.completion(.failure(error))
             }
         }
 
         /// The reply: every waiter not yet answered gets its decision, or the call's failure.
         func finish(_ result: Result<[Decision], RateLimitError>) {
-            for index in waiters.indices {
-                guard let waiter = waiters[index] else { continue }
-                waiters[index] = nil
+            guard !finished else { return }
+            finished = true
+            for (index, waiter) in waiters.enumerated() where !(timedOut && waiter.budgeted) {
                 switch result {
                 case .failure(let error): waiter.completion(.failure(error))
                 case .success(let decisions) where index < decisions.count:

@@ -45,9 +45,12 @@ public final class RedisStore: RateLimitStore {
     /// passes are dropped unsent, so a Redis that comes back later does not count requests
     /// decided without it (a command already written may still run, and count).
     public let budget: Duration?
+    /// ``budget`` as the batchers take it, converted once.
+    private let checkBudget: CheckBatcher.Budget?
     private let timeSource: any TimeSource
-    /// One per client loop, read-only after init.
-    private let batchers: [ObjectIdentifier: CheckBatcher]
+    /// One per client loop, read-only after init; found by a scan, cheaper than hashing for a
+    /// loop per core.
+    private let batchers: [CheckBatcher]
 
     /// A store on `client`. The fixed window always takes its window index from `timeSource`:
     /// instances whose clocks differ by *d* may disagree about which window a request falls in
@@ -57,14 +60,14 @@ public final class RedisStore: RateLimitStore {
         budget: Duration? = nil, timeSource: any TimeSource = SystemTimeSource()
     ) {
         self.budget = budget
+        self.checkBudget = budget.map(CheckBatcher.Budget.init)
         self.client = client
         self.prefix = prefix
         self.clock = clock
         self.expiryGrace = expiryGrace
         self.expiryGraceMilliseconds = expiryGrace.truncatedMilliseconds
         self.timeSource = timeSource
-        self.batchers = Dictionary(
-            uniqueKeysWithValues: client.loops.map { (ObjectIdentifier($0), CheckBatcher(loop: $0)) })
+        self.batchers = client.loops.map(CheckBatcher.init(loop:))
     }
 
     /// Decides on `loop` with that loop's connection, within ``budget``.
@@ -97,19 +100,19 @@ public final class RedisStore: RateLimitStore {
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         precondition(cost >= 1, "a request costs at least 1 unit")
-        let base = KeyText.join(prefix, ":", key)
         let now = timeSource.nowMilliseconds()
         let clientNow = clock == .client ? now : 0
         let scriptNow: RESPArgument = .integer(clientNow)
         let timeout = budget
-        let decisionBudget = budgeted ? budget : nil
+        let decisionBudget = budgeted ? checkBudget : nil
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGraceMilliseconds)
         let batcher = batcher(for: router)
+        // Errors name the Redis key, which is built for every check anyway.
         switch policy.algorithm {
         case .fixedWindow:
             let index = now / window
-            let counter = Self.fixedWindowCounter(base, index: index)
+            let counter = redisKey(key, .fixedWindow, windowIndex: index)
             let left = (index + 1) * window - now
             guard cost == 1 else {
                 // A script, so that a denied request takes nothing; it decides one check.
@@ -123,7 +126,8 @@ public final class RedisStore: RateLimitStore {
                             ],
                             timeout: timeout
                         ) { result in
-                            answer(Self.decision(from: result, policy: policy, key: base, countedAt: now).map { [$0] })
+                            answer(
+                                Self.decision(from: result, policy: policy, key: counter, countedAt: now).map { [$0] })
                         }
                     }, completion: completion)
             }
@@ -135,7 +139,7 @@ public final class RedisStore: RateLimitStore {
                 send: { count, answer in
                     router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
                         answer(
-                            Self.integer(from: result, key: base).map { last in
+                            Self.integer(from: result, key: counter).map { last in
                                 (0..<count).map { offset in
                                     Self.fixedWindowDecision(
                                         count: last - Int64(count - offset) + 1, policy: policy, left: left, now: now)
@@ -145,7 +149,7 @@ public final class RedisStore: RateLimitStore {
                     router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
                 }, completion: completion)
         case .slidingWindow:
-            let log = KeyText.join(base, ":sw")
+            let log = redisKey(key, .slidingWindow)
             // The call's arguments are built in `send`, once per batch rather than per check.
             batcher.add(
                 batch: .init(
@@ -162,11 +166,11 @@ public final class RedisStore: RateLimitStore {
                     ) { result in
                         answer(
                             Self.slidingWindowDecisions(
-                                from: result, count: count, cost: cost, policy: policy, key: base))
+                                from: result, count: count, cost: cost, policy: policy, key: log))
                     }
                 }, completion: completion)
         case .tokenBucket:
-            let bucket = KeyText.join(base, ":tb")
+            let bucket = redisKey(key, .tokenBucket)
             batcher.add(
                 batch: .init(
                     redisKey: bucket, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: policy.burst,
@@ -181,16 +185,27 @@ public final class RedisStore: RateLimitStore {
                         ], timeout: timeout
                     ) { result in
                         answer(
-                            Self.tokenBucketDecisions(from: result, count: count, cost: cost, policy: policy, key: base)
+                            Self.tokenBucketDecisions(
+                                from: result, count: count, cost: cost, policy: policy, key: bucket)
                         )
                     }
                 }, completion: completion)
         }
     }
 
+    /// The Redis key of `key`'s state under `algorithm`: `<prefix>:<key>:fw:<window index>`,
+    /// `…:sw` or `…:tb`, built in one allocation.
+    private func redisKey(_ key: String, _ algorithm: RateLimitAlgorithm, windowIndex: Int64 = 0) -> String {
+        switch algorithm {
+        case .fixedWindow: KeyText.join(prefix, ":", key, ":fw:", number: windowIndex)
+        case .slidingWindow: KeyText.join(prefix, ":", key, ":sw")
+        case .tokenBucket: KeyText.join(prefix, ":", key, ":tb")
+        }
+    }
+
     /// The batcher of `router`'s loop; every router of the client has one.
     private func batcher(for router: RedisRouter) -> CheckBatcher {
-        batchers[ObjectIdentifier(router.loop)]!
+        batchers.first { $0.loop === router.loop }!
     }
 
     /// `{taken, live units before, now, resetAfter, retryAfter}` from the sliding-window script:
@@ -288,37 +303,27 @@ public final class RedisStore: RateLimitStore {
         policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64, router: RedisRouter,
         completion: @escaping (Result<Void, RateLimitError>) -> Void
     ) {
-        let base = KeyText.join(prefix, ":", key)
         let window = policy.windowMilliseconds
-        let (script, key, arguments): (RedisScript, String, [RESPArgument]) =
+        let redisKey = redisKey(key, policy.algorithm, windowIndex: countedAt / window)
+        let (script, arguments): (RedisScript, [RESPArgument]) =
             switch policy.algorithm {
             case .fixedWindow:
-                (
-                    RedisLimitScripts.fixedWindowRefund, Self.fixedWindowCounter(base, index: countedAt / window),
-                    [.integer(Int64(policy.limit)), .integer(Int64(cost))]
-                )
+                (RedisLimitScripts.fixedWindowRefund, [.integer(Int64(policy.limit)), .integer(Int64(cost))])
             case .slidingWindow:
-                (
-                    RedisLimitScripts.slidingWindowRefund, KeyText.join(base, ":sw"),
-                    [.integer(countedAt), .integer(Int64(cost))]
-                )
+                (RedisLimitScripts.slidingWindowRefund, [.integer(countedAt), .integer(Int64(cost))])
             case .tokenBucket:
                 (
-                    RedisLimitScripts.tokenBucketRefund, KeyText.join(base, ":tb"),
+                    RedisLimitScripts.tokenBucketRefund,
                     [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost)), .integer(countedAt)]
                 )
             }
-        router.evalScript(script, keys: [.string(key)], arguments: arguments, timeout: budget) {
+        router.evalScript(script, keys: [.string(redisKey)], arguments: arguments, timeout: budget) {
             result in
             completion(
                 result.map { _ in () }.mapError {
-                    RateLimitError(message: "refund for \(base) failed: \($0)", redisError: $0)
+                    RateLimitError(message: "refund for \(redisKey) failed: \($0)", redisError: $0)
                 })
         }
-    }
-
-    private static func fixedWindowCounter(_ base: String, index: Int64) -> String {
-        KeyText.join(base, ":fw:", String(index))
     }
 
     /// The decision of the cost-1 check that took count `count`: allowed while within the limit.
