@@ -58,11 +58,11 @@ public final class LimitingHandler: HTTPRequestHandler {
         check(at: first, RuleChecks(handler: self, request: request, responder: responder, client: client))
     }
 
-    /// One rule's decision and the key that made it, for the answer and for a refund.
+    /// One rule's decision, for the answer and for a refund. No reference in it, so keeping and
+    /// copying one costs no reference counting.
     private struct CheckedRule {
         /// The rule's index in ``rules``.
         let index: Int
-        let key: String
         let decision: Decision
         /// Made by the local store while the shared one failed: a refund goes there.
         let decidedLocally: Bool
@@ -84,8 +84,9 @@ public final class LimitingHandler: HTTPRequestHandler {
         @exclusivity(unchecked) var key = ""
         /// The allowed, enforced rule with the least remaining: its headers go with the answer.
         @exclusivity(unchecked) var tightest: CheckedRule?
-        /// Checks that took units, to refund if a later rule denies; kept only while rules remain.
-        @exclusivity(unchecked) var counted: [CheckedRule] = []
+        /// Checks that took units and their keys, to refund if a later rule denies; kept only while
+        /// rules remain.
+        @exclusivity(unchecked) var counted: [(rule: CheckedRule, key: String)] = []
 
         init(handler: LimitingHandler, request: HTTPRequest, responder: HTTPResponder, client: String) {
             self.handler = handler
@@ -142,9 +143,7 @@ public final class LimitingHandler: HTTPRequestHandler {
     /// rule, else checks the next.
     private func decided(_ decision: Decision?, locally: Bool, _ checks: RuleChecks) {
         let index = checks.index
-        let checked = decision.map {
-            CheckedRule(index: index, key: checks.key, decision: $0, decidedLocally: locally)
-        }
+        let checked = decision.map { CheckedRule(index: index, decision: $0, decidedLocally: locally) }
         if let checked {
             let shadow = rules[index].shadow
             counters[index].record(allowed: checked.decision.allowed, shadow: shadow)
@@ -157,7 +156,7 @@ public final class LimitingHandler: HTTPRequestHandler {
             }
         }
         guard let next = nextMatch(from: index + 1, checks.request.head) else { return answer(checks, denial: nil) }
-        if let checked, checked.decision.countedAt != nil { checks.counted.append(checked) }
+        if let checked, checked.decision.countedAt != nil { checks.counted.append((checked, checks.key)) }
         check(at: next, checks)
     }
 
@@ -183,12 +182,12 @@ public final class LimitingHandler: HTTPRequestHandler {
 
     /// Gives back what the rules before a denial took. The answer does not wait for the refunds;
     /// a failed one is logged and leaves its units taken (denying early, never allowing extra).
-    private func refund(_ counted: [CheckedRule], loop: EventLoop) {
-        for entry in counted {
-            guard let countedAt = entry.decision.countedAt else { continue }
-            let rule = rules[entry.index]
-            let refunding: any RateLimitStore = entry.decidedLocally ? localStore : store
-            refunding.refund(policy: rule.policy, key: entry.key, cost: rule.cost, countedAt: countedAt, on: loop) {
+    private func refund(_ counted: [(rule: CheckedRule, key: String)], loop: EventLoop) {
+        for (checked, key) in counted {
+            guard let countedAt = checked.decision.countedAt else { continue }
+            let rule = rules[checked.index]
+            let refunding: any RateLimitStore = checked.decidedLocally ? localStore : store
+            refunding.refund(policy: rule.policy, key: key, cost: rule.cost, countedAt: countedAt, on: loop) {
                 result in
                 if case .failure(let error) = result {
                     ServerLog.event("refund_failed", ["rule": rule.name, "error": error.description])
@@ -216,11 +215,10 @@ public final class LimitingHandler: HTTPRequestHandler {
         metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - checks.started)
         let now = usesSystemClock ? checks.request.loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
         if let denial {
-            let rule = rules[denial.index]
             let fields = RateLimitHeaders.fields(
-                for: denial.decision, rule: rule, nowMilliseconds: now, style: headerStyle)
+                for: denial.decision, rule: rules[denial.index], nowMilliseconds: now, style: headerStyle)
             checks.responder.addingHeaders(fields).respond(
-                RateLimitedResponse.make(rule: rule, decision: denial.decision))
+                RateLimitedResponse.make(rule: rules[denial.index], decision: denial.decision))
             return
         }
         guard let tightest = checks.tightest else {
