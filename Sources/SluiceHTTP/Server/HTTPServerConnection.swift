@@ -215,28 +215,29 @@ final class HTTPServerConnection: EventHandler {
         while phase != .closed && phase != .closing {
             if phase == .handling && (bodyDone || bodyBlocked) { break }  // wait for the answer or the consumer
             var offset = 0
-            let parsed = input.withUnsafeBytes { bytes -> Result<HTTPRequestPart?, HTTPParseError> in
+            // The error comes out beside the part rather than in a `Result`: destroying a
+            // `Result<HTTPRequestPart?, …>` went through generic value witnesses, three times a request.
+            var parseError: HTTPParseError?
+            let parsed = input.withUnsafeBytes { bytes -> HTTPRequestPart? in
                 do throws(HTTPParseError) {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[inputStart..<inputEnd])
-                    return .success(try parser.next(slice, offset: &offset))
+                    return try parser.next(slice, offset: &offset)
                 } catch {
-                    return .failure(error)
+                    parseError = error
+                    return nil
                 }
             }
             inputStart += offset
-            let part: HTTPRequestPart?
-            switch parsed {
-            case .success(let next): part = next
-            case .failure(let error):
-                fail(status: error.status, error.description)
+            if let parseError {
+                fail(status: parseError.status, parseError.description)
                 return
             }
-            guard let part else {
+            guard let part = parsed else {
                 // The parser keeps unfinished lines itself: a started head shows in its state.
                 if phase == .idle && !parser.isBetweenRequests { enter(.readingHead) }
                 break
             }
-            switch part {
+            switch consume part {
             case .head(let head):
                 begin(head)
             case .body(let bytes):
