@@ -23,16 +23,14 @@ extension HTTPRequestHead {
         }
         let (path, authority) = try Self.route(method: method, target: target)
         try Self.checkHost(count: hostCount, value: hostField, version: version)
-
-        self.method = method
-        self.target = target
-        self.version = version
-        self.headers = headers
-        self.path = path
-        self.host = authority.map(String.init) ?? hostField.flatMap { $0.isEmpty ? nil : $0 }
-        self.keepAlive = framingFields.keepAlive(version: version)
-        self.expectsContinue = version == .http1_1 && expectsContinue
-        self.bodyFraming = try Self.framing(framingFields, version: version)
+        // Everything that can throw comes first, then the memberwise init: a throwing init that set
+        // the properties itself built the head in a temporary and copied it out.
+        let bodyFraming = try Self.framing(framingFields, version: version)
+        self.init(
+            method: method, target: target, version: version, headers: headers, path: path,
+            host: authority.map(String.init) ?? hostField.flatMap { $0.isEmpty ? nil : $0 },
+            keepAlive: framingFields.keepAlive(version: version),
+            expectsContinue: version == .http1_1 && expectsContinue, bodyFraming: bodyFraming)
     }
 
     /// Checks the target's form against the method; returns the routing path and an absolute-form authority.

@@ -265,7 +265,7 @@ final class HTTPServerConnection: EventHandler {
         if phase == .idle { inputBuffers.give(&input) }
     }
 
-    private func begin(_ head: HTTPRequestHead) {
+    private func begin(_ head: consuming HTTPRequestHead) {
         requestNumber += 1
         keepAlive = keepAlive && head.keepAlive
         isHeadRequest = head.method == "HEAD"
@@ -286,6 +286,7 @@ final class HTTPServerConnection: EventHandler {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
             scheduleFlush()
         }
+        // The head moves into the request: a copy retains each of its strings and fields.
         let request = HTTPRequest(head: head, peer: peer, loop: loop)
         handler.handle(request, responder: HTTPResponder(connection: self, requestNumber: requestNumber))
     }
