@@ -27,10 +27,13 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// }
     /// ```
     public init(capacity: Int, _ write: (inout Writer) -> Void) {
-        bytes = [UInt8](unsafeUninitializedCapacity: capacity) { storage, count in
+        // Written on the stack, then copied into an array made for what was written:
+        // `[UInt8](unsafeUninitializedCapacity:)` is not specialized and looks the array's storage
+        // type up at run time, which cost more than writing the fields.
+        bytes = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { storage in
             var writer = Writer(storage: storage)
             write(&writer)
-            count = writer.count
+            return Array(UnsafeBufferPointer(rebasing: storage[..<writer.count]))
         }
     }
 
