@@ -215,10 +215,11 @@ public final class LimitingHandler: HTTPRequestHandler {
         metrics.recordDecisionLatency(nanoseconds: MonotonicClock.now() - checks.started)
         let now = usesSystemClock ? checks.request.loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
         if let denial {
+            let rule = rules[denial.index]
             let fields = RateLimitHeaders.fields(
-                for: denial.decision, rule: rules[denial.index], nowMilliseconds: now, style: headerStyle)
+                for: denial.decision, rule: rule, nowMilliseconds: now, style: headerStyle)
             checks.responder.addingHeaders(fields).respond(
-                RateLimitedResponse.make(rule: rules[denial.index], decision: denial.decision))
+                RateLimitedResponse.make(rule: rule, decision: denial.decision))
             return
         }
         guard let tightest = checks.tightest else {

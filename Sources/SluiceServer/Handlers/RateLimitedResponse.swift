@@ -13,7 +13,7 @@ enum RateLimitedResponse {
 
     private static let headers: HTTPFieldLines = [("Content-Type", "application/problem+json")]
 
-    static func make(rule: borrowing Rule, decision: Decision) -> HTTPResponse {
+    static func make(rule: Rule, decision: Decision) -> HTTPResponse {
         var body = opening
         // The name, then `","retry_after":` (16 bytes), at most 20 digits and `}\n`: one allocation.
         body.reserveCapacity(opening.count + rule.name.utf8.count + 38)

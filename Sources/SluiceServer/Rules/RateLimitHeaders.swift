@@ -26,7 +26,7 @@ public enum RateLimitHeaders {
     /// at least 1), and the draft fields when asked. Numbers are written as digits straight into
     /// the lines (this runs for every limited answer).
     public static func fields(
-        for decision: Decision, rule: borrowing Rule, nowMilliseconds: Int64, style: RateLimitHeaderStyle
+        for decision: Decision, rule: Rule, nowMilliseconds: Int64, style: RateLimitHeaderStyle
     ) -> HTTPFieldLines {
         let resetSeconds = secondsRoundedUp(milliseconds: decision.resetAfterMilliseconds)
         let reset = style.resetAsDelta ? resetSeconds : (nowMilliseconds + 999) / 1000 + resetSeconds
