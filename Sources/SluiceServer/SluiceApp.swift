@@ -56,7 +56,7 @@ public final class SluiceApp: Sendable {
             settings: HTTPServerSettings(), group: group,
             handler: AdminHandler(metrics: metrics) { [handler] loop, answer in
                 guard let redis else { return answer(.ready) }
-                redis.router(on: loop).send(["PING"], timeout: .seconds(1)) { result in
+                redis.router(on: loop).send(["PING"], timeout: Self.readinessStoreTimeout) { result in
                     if case .success = result { return answer(.ready) }
                     let rules = (handler.current(on: loop) as? LimitingHandler)?.rules ?? []
                     // A shadow rule never turns a request away, whatever its policy.
@@ -68,6 +68,11 @@ public final class SluiceApp: Sendable {
                 }
             })
     }
+
+    /// How long `/readyz` waits for the store's `PONG`. Well inside a Kubernetes probe's default
+    /// one-second timeout, so an unreachable store reads as "degraded" rather than a probe that
+    /// timed out (which would take every instance out of service while its rules still serve).
+    static let readinessStoreTimeout = Duration.milliseconds(400)
 
     /// Client connections open now.
     public var openConnections: Int { server.connectionCount }

@@ -181,7 +181,7 @@ import Testing
         var denying = Self.rule(.fixedWindow, limit: 4)
         denying.onStoreFailure = .deny
         try await Self.withApp(rules: [allowing], store: redis.url) { (app, _, admin) async throws in
-            let ready = try RawHTTPClient(port: admin).get("/readyz")
+            let ready = try await Self.readiness(admin) { $0.status == 200 && !$0.text.contains("degraded") }
             #expect(ready.status == 200 && !ready.text.contains("degraded"), "\(ready.text)")
             redis.stop()
             let degraded = try RawHTTPClient(port: admin).get("/readyz")
@@ -192,15 +192,28 @@ import Testing
             var reloaded = app.configuration
             reloaded.rules = [allowing, shadowDenying]
             app.reload(reloaded)
-            try await Task.sleep(for: .milliseconds(50))  // the loops install the new rules
             let shadowed = try RawHTTPClient(port: admin).get("/readyz")
             #expect(shadowed.status == 200, "a shadow rule never denies a request: \(shadowed.text)")
 
             reloaded.rules = [allowing, denying]
             app.reload(reloaded)
-            try await Task.sleep(for: .milliseconds(50))  // the loops install the new rules
-            let unready = try RawHTTPClient(port: admin).get("/readyz")
+            let unready = try await Self.readiness(admin) { $0.status == 503 }
             #expect(unready.status == 503 && unready.text.contains("rule r denies"), "\(unready.text)")
         }
+    }
+
+    /// Asks `/readyz` until `expected` holds of the answer (the store connects and a reload
+    /// reaches every loop asynchronously), at most 20 times; returns the last answer.
+    static func readiness(
+        _ admin: Int, until expected: (RawHTTPClient.Response) -> Bool
+    ) async throws -> RawHTTPClient.Response {
+        var answer = try RawHTTPClient(port: admin).get("/readyz")
+        var asked = 1
+        while !expected(answer) && asked < 20 {
+            try await Task.sleep(for: .milliseconds(100))
+            answer = try RawHTTPClient(port: admin).get("/readyz")
+            asked += 1
+        }
+        return answer
     }
 }
