@@ -131,7 +131,7 @@ class Suite:
         self.compare("Redis fixed window, all pass", redis + c("redis-fw", [rule("fixed-window", HUGE, "1h")]),
                      "nginx limit_req", "/allow", bound=("INCRBY+PEXPIRE", both))
         sliding = redis_benchmark(self.redis_port, self.seconds, "EVALSHA", script_sha(self.redis_port, "sliding-window"),
-                                  "2", "b:{__rand_int__}:sw", "b:{__rand_int__}:sw:seq", "0", str(HUGE), "60000",
+                                  "2", "b:{__rand_int__}:sw:runs", "b:{__rand_int__}:sw:summary", "0", str(HUGE), "60000",
                                   "1", "1000")
         self.compare("Redis sliding window, all pass",
                      redis + c("redis-sw", [rule("sliding-window", HUGE, "1m")]), "nginx limit_req", "/allow",

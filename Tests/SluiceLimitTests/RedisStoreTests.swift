@@ -148,21 +148,50 @@ import Testing
         #expect(try reply.get().string == "PONG")
     }
 
-    /// A cost of thousands of units is thousands of log members: more than one `ZADD` can take
-    /// through Lua's `unpack`, so the script adds them in chunks.
-    @Test func aSlidingWindowCheckOfThousandsOfUnitsIsLogged() async throws {
+    /// Units allowed in one millisecond share one run of the log, whatever their cost: the
+    /// newest run lives in the log's summary, and a denial writes nothing.
+    @Test func aSlidingWindowCheckOfThousandsOfUnitsIsOneRun() async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)
             defer { client.shutdown() }
-            let store = RedisStore(client: client)
+            let time = ManualTimeSource(milliseconds: 1_700_000_000_000)
+            let store = RedisStore(client: client, clock: .client, timeSource: time)
             let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 20_000, window: .seconds(60))
             let first = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
             let second = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
+            time.advance(by: .milliseconds(5))
             let third = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
             #expect(first.allowed && first.remaining == 11_000)
             #expect(second.allowed && second.remaining == 2_000)
-            #expect(!third.allowed && third.remaining == 2_000)
-            #expect(try await client.send("ZCARD", "sluice:big:{k}:sw").int == 18_000)
+            #expect(!third.allowed && third.remaining == 2_000 && third.retryAfter == .seconds(60) - .milliseconds(5))
+            #expect(try await client.send("EXISTS", "sluice:big:{k}:sw:runs").int == 0)
+            let summary = try await client.send("GET", "sluice:big:{k}:sw:summary").string
+            #expect(summary == "18000:1700000000000:1700000000000:18000", "\(summary ?? "none")")
+            time.advance(by: .seconds(60))
+            let later = try await store.check(policy: policy, key: "big:{k}", cost: 20_000)
+            #expect(later.allowed && later.remaining == 0)
+            let runs = try await client.send("ZRANGE", "sluice:big:{k}:sw:runs", "0", "-1")
+            #expect(runs == .array([]), "the expired run left the log: \(runs)")
+        }
+    }
+
+    /// Should Redis evict a log's summary but not its older runs, the script counts those runs
+    /// rather than taking the log for empty (the newest run's units went with the summary).
+    @Test func aSlidingWindowLogWhoseSummaryIsEvictedKeepsItsOlderRuns() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: 1_700_000_000_000)
+            let store = RedisStore(client: client, clock: .client, timeSource: time)
+            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 5, window: .seconds(60))
+            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
+            time.advance(by: .milliseconds(1))
+            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
+            _ = try await client.send("DEL", "sluice:evicted:{k}:sw:summary")
+            let next = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
+            #expect(next.allowed && next.remaining == 1, "the older run's 2 units still count: \(next)")
+            let last = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
+            #expect(!last.allowed && last.remaining == 1, "\(last)")
         }
     }
 

@@ -141,6 +141,28 @@ import Testing
         }
     }
 
+    /// A clock behind the log's newest run (another instance's, on `.client` time) records its
+    /// units at that run's time, so they stay as long as the run does: stricter, never looser.
+    @Test func aSlidingWindowCheckBehindTheNewestRunJoinsIt() async throws {
+        let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 3, window: .seconds(1))
+        try await Self.onBothStores { name, store, time in
+            let ahead = try await store.check(policy: policy, key: "behind:{k}", cost: 1)
+            time.set(milliseconds: Self.start - 100)
+            let behind = try await store.check(policy: policy, key: "behind:{k}", cost: 1)
+            #expect(ahead.countedAt == Self.start && behind.countedAt == Self.start, "\(name): \(behind)")
+            #expect(behind.remaining == 1 && behind.resetAfter == .milliseconds(1_100), "\(name): \(behind)")
+            try await store.refund(policy: policy, key: "behind:{k}", cost: 1, countedAt: Self.start)
+            let afterRefund = try await store.check(policy: policy, key: "behind:{k}", cost: 2)
+            #expect(afterRefund.allowed && afterRefund.remaining == 0, "\(name): \(afterRefund)")
+            time.set(milliseconds: Self.start + 999)
+            let stillCounted = try await store.check(policy: policy, key: "behind:{k}", cost: 1)
+            #expect(!stillCounted.allowed && stillCounted.retryAfter == .milliseconds(1), "\(name): \(stillCounted)")
+            time.set(milliseconds: Self.start + 1_000)
+            let expired = try await store.check(policy: policy, key: "behind:{k}", cost: 1)
+            #expect(expired.allowed && expired.remaining == 2, "\(name): \(expired)")
+        }
+    }
+
     @Test func aFixedWindowRefundNeverReachesALaterWindow() async throws {
         try await Self.onBothStores { name, store, time in
             let limiter = try RateLimiter(

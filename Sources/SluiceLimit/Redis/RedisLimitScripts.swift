@@ -45,51 +45,110 @@ public enum RedisLimitScripts {
         return {1, limit - count, left, 0}
         """)
 
-    /// Sliding window log on a sorted set of one member per unit of cost, scored by time.
-    /// KEYS[1] = the log, KEYS[2] = its member sequence. ARGV: now, limit, window ms, cost, grace,
-    /// and the number of checks `n` (one loop turn's checks of this log, default 1). Adds `cost`
-    /// members for as many of the `n` checks as fit, in order, and returns `{taken, live units
-    /// before, now, resetAfter, retryAfter}`, the last two for the checks that did not fit; the
-    /// store derives each check's decision as `SlidingWindowLog` does. Members go in by 1,000 per
-    /// `ZADD`, under Lua's limit on `unpack`.
+    /// Sliding window log in runs, as `SlidingWindowLog` keeps it: units allowed in the same
+    /// millisecond share one run. KEYS[2], the summary `"<live units>:<oldest ms>:<newest
+    /// ms>:<newest run's units>"`, holds the newest run; KEYS[1], a sorted set, holds the older
+    /// runs as members `"<ms>:<units>"` scored by their millisecond. A check of the newest
+    /// millisecond reads and writes the summary alone, a check of a new one also moves the
+    /// previous run into the set, and nothing grows with the cost or the limit: the log holds at
+    /// most one run per millisecond of the window.
+    /// ARGV: now, limit, window ms, cost, grace, and the number of checks `n` (one loop turn's
+    /// checks of this log, default 1). Records `cost` units for as many of the `n` checks as fit,
+    /// in order, and returns `{taken, live units before, countedAt, resetAfter, retryAfter}`, the
+    /// last for the checks that did not fit; the store derives each check's decision as
+    /// `SlidingWindowLog` does. Like it, the log records at its newest run's time rather than
+    /// `now` when that is later (a clock behind another instance's), which can only make it
+    /// stricter. Should the summary be evicted, it is rebuilt from the older runs (the newest run's
+    /// units are lost with it, as any store's counts are when Redis evicts them).
     static let slidingWindow = RedisScript(
-        now + """
+        slidingWindowSummary + now + """
 
             local limit, window, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local checks = tonumber(ARGV[6] or '1')
-            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-            local count = redis.call('ZCARD', KEYS[1])
-            local function expiresAfter(index)
-              local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
-              if entry[2] == nil then return 0 end
-              return tonumber(entry[2]) + window - now
+            local live, oldestAt, newestAt, newestUnits = summary()
+            local changed = false
+            if newestAt == nil then
+              -- No summary: a new log, or an evicted summary; count the runs left, if any.
+              local runs = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+              if #runs > 0 then
+                for i = 1, #runs, 2 do live = live + units(runs[i]) end
+                redis.call('ZREM', KEYS[1], runs[#runs - 1])
+                oldestAt, newestAt, newestUnits = tonumber(runs[2]), tonumber(runs[#runs]), units(runs[#runs - 1])
+                changed = true
+              end
+            end
+            if newestAt ~= nil and newestAt <= now - window then
+              redis.call('DEL', KEYS[1], KEYS[2])  -- every run has expired
+              live, oldestAt, newestAt, newestUnits, changed = 0, nil, nil, 0, false
+            elseif oldestAt ~= nil and oldestAt <= now - window then
+              for _, run in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)) do
+                live = live - units(run)
+              end
+              redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+              oldestAt = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) or newestAt
+              changed = true
             end
             local taken = 0
-            if cost <= limit then taken = math.min(checks, math.max(0, math.floor((limit - count) / cost))) end
+            if cost <= limit then taken = math.min(checks, math.max(0, math.floor((limit - live) / cost))) end
+            local at = now
             if taken > 0 then
-              local units = taken * cost
-              local last = redis.call('INCRBY', KEYS[2], units)
-              local members = {}
-              for sequence = last - units + 1, last do
-                members[#members + 1] = now
-                members[#members + 1] = tostring(now) .. ':' .. sequence
-                if #members == 2000 then
-                  redis.call('ZADD', KEYS[1], unpack(members))
-                  members = {}
+              if newestAt ~= nil and newestAt >= now then
+                at = newestAt
+                newestUnits = newestUnits + taken * cost
+              else
+                if newestAt ~= nil then
+                  redis.call('ZADD', KEYS[1], newestAt, run(newestAt, newestUnits))
+                  redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
                 end
+                oldestAt = oldestAt or now
+                newestAt, newestUnits = now, taken * cost
               end
-              if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
-              redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
-              redis.call('PEXPIRE', KEYS[2], window + tonumber(ARGV[5]))
+              changed = true
+            end
+            local counted = live + taken * cost
+            if changed then
+              redis.call('SET', KEYS[2], string.format('%d:%d:%d:%d', counted, oldestAt, newestAt, newestUnits),
+                'PX', newestAt - now + window + tonumber(ARGV[5]))
             end
             local reset, retry = 0, 0
+            if counted > 0 then reset = newestAt + window - now end
             if taken < checks then
-              reset = expiresAfter(-1)
               retry = reset
-              if cost <= limit then retry = expiresAfter(count + taken * cost + cost - limit - 1) end
+              if cost <= limit then
+                -- The next check fits once the oldest `counted + cost - limit` units have expired:
+                -- the older runs first, then the newest.
+                local needed, index = counted + cost - limit, 0
+                while needed > 0 do
+                  local runs = redis.call('ZRANGE', KEYS[1], index, index + 99, 'WITHSCORES')
+                  if #runs == 0 then break end
+                  for i = 1, #runs, 2 do
+                    needed = needed - units(runs[i])
+                    if needed <= 0 then
+                      retry = tonumber(runs[i + 1]) + window - now
+                      break
+                    end
+                  end
+                  index = index + 100
+                end
+              end
             end
-            return {taken, count, now, reset, retry}
+            return {taken, live, at, reset, retry}
             """)
+
+    /// What both sliding-window scripts read: `units(run)` of a member `"<ms>:<units>"`,
+    /// `run(ms, units)` to make one, and `summary()`: live units, oldest and newest ms and the
+    /// newest run's units from KEYS[2]; `0, nil, nil, 0` when there is none.
+    private static let slidingWindowSummary = """
+        local function units(run) return tonumber(string.match(run, ':(%d+)$')) end
+        local function run(at, count) return string.format('%d:%d', at, count) end
+        local function summary()
+          local state = redis.call('GET', KEYS[2])
+          if not state then return 0, nil, nil, 0 end
+          local live, oldest, newest, count = string.match(state, '^(%d+):(%d+):(%d+):(%d+)$')
+          return tonumber(live), tonumber(oldest), tonumber(newest), tonumber(count)
+        end
+
+        """
 
     /// Token bucket in fixed point: the level counts token-milliseconds (tokens × window ms), so
     /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
@@ -132,14 +191,39 @@ public enum RedisLimitScripts {
         return 1
         """)
 
-    /// KEYS[1] = the log. ARGV: when the units were counted, cost. Members counted in the same
-    /// millisecond are alike, so any `cost` of them will do.
+    /// KEYS[1] = the older runs, KEYS[2] = the summary (see ``slidingWindow``). ARGV: when the
+    /// units were counted, cost. Units counted in the same millisecond share a run, so the refund
+    /// shrinks that run, or removes it: an emptied newest run gives its place to the previous
+    /// one. Both keys keep their expiries.
     static let slidingWindowRefund = RedisScript(
-        """
-        local members = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-        if #members > 0 then redis.call('ZREM', KEYS[1], unpack(members)) end
-        return #members
-        """)
+        slidingWindowSummary + """
+            local live, oldestAt, newestAt, newestUnits = summary()
+            if newestAt == nil then return 0 end
+            local at, taken = tonumber(ARGV[1]), 0
+            if at == newestAt then
+              taken = math.min(newestUnits, tonumber(ARGV[2]))
+              newestUnits = newestUnits - taken
+              if newestUnits == 0 then
+                local previous = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+                if previous[1] == nil then
+                  redis.call('DEL', KEYS[1], KEYS[2])
+                  return taken
+                end
+                redis.call('ZREM', KEYS[1], previous[1])
+                newestAt, newestUnits = tonumber(previous[2]), units(previous[1])
+              end
+            else
+              local runs = redis.call('ZRANGEBYSCORE', KEYS[1], at, at)
+              if #runs == 0 then return 0 end
+              local had = units(runs[1])
+              taken = math.min(had, tonumber(ARGV[2]))
+              if had > taken then redis.call('ZADD', KEYS[1], at, run(at, had - taken)) end
+              redis.call('ZREM', KEYS[1], runs[1])
+            end
+            local state = string.format('%d:%d:%d:%d', live - taken, oldestAt, newestAt, newestUnits)
+            redis.call('SET', KEYS[2], state, 'KEEPTTL')
+            return taken
+            """)
 
     /// KEYS[1] = the bucket. ARGV: window ms, burst, cost, when the tokens were taken. Only while
     /// that take is the bucket's last change, as `TokenBucket.refund` explains.

@@ -150,6 +150,7 @@ public final class RedisStore: RateLimitStore {
                 }, completion: completion)
         case .slidingWindow:
             let log = redisKey(key, .slidingWindow)
+            let prefix = prefix
             // The call's arguments are built in `send`, once per batch rather than per check.
             batcher.add(
                 batch: .init(
@@ -158,7 +159,8 @@ public final class RedisStore: RateLimitStore {
                 budget: decisionBudget,
                 send: { count, answer in
                     router.evalScript(
-                        RedisLimitScripts.slidingWindow, keys: [.string(log), .string(KeyText.join(log, ":seq"))],
+                        RedisLimitScripts.slidingWindow,
+                        keys: [.string(log), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))],
                         arguments: [
                             scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
                             .integer(Int64(count)),
@@ -194,13 +196,18 @@ public final class RedisStore: RateLimitStore {
     }
 
     /// The Redis key of `key`'s state under `algorithm`: `<prefix>:<key>:fw:<window index>`,
-    /// `…:sw` or `…:tb`, built in one allocation.
+    /// `…:sw:runs` (the sliding-window log's older runs) or `…:tb`, built in one allocation.
     private func redisKey(_ key: String, _ algorithm: RateLimitAlgorithm, windowIndex: Int64 = 0) -> String {
         switch algorithm {
         case .fixedWindow: KeyText.join(prefix, ":", key, ":fw:", number: windowIndex)
-        case .slidingWindow: KeyText.join(prefix, ":", key, ":sw")
+        case .slidingWindow: KeyText.join(prefix, ":", key, ":sw:runs")
         case .tokenBucket: KeyText.join(prefix, ":", key, ":tb")
         }
+    }
+
+    /// The key holding the summary and newest run of `key`'s sliding-window log: `…:sw:summary`.
+    private static func slidingWindowSummaryKey(prefix: String, key: String) -> String {
+        KeyText.join(prefix, ":", key, ":sw:summary")
     }
 
     /// The batcher of `router`'s loop; every router of the client has one.
@@ -208,14 +215,14 @@ public final class RedisStore: RateLimitStore {
         batchers.first { $0.loop === router.loop }!
     }
 
-    /// `{taken, live units before, now, resetAfter, retryAfter}` from the sliding-window script:
-    /// the first `taken` of `count` checks were logged, the rest were denied, each decided as
-    /// `SlidingWindowLog` would.
+    /// `{taken, live units before, countedAt, resetAfter, retryAfter}` from the sliding-window
+    /// script: the first `taken` of `count` checks were logged, the rest were denied, each decided
+    /// as `SlidingWindowLog` would.
     private static func slidingWindowDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
         batchDecisions(from: result, count: count, fieldCount: 5, key: key) { taken, fields in
-            let (live, now, reset, retry) = (fields[1], fields[2], fields[3], fields[4])
+            let (live, countedAt, reset, retry) = (fields[1], fields[2], fields[3], fields[4])
             let limit = Int64(policy.limit)
             let denied = Decision(
                 allowed: false, limit: policy.limit, remaining: Int(max(0, limit - live - taken * Int64(cost))),
@@ -224,7 +231,7 @@ public final class RedisStore: RateLimitStore {
                 guard index < taken else { return denied }
                 return Decision(
                     allowed: true, limit: policy.limit, remaining: Int(limit - live - (index + 1) * Int64(cost)),
-                    resetAfterMilliseconds: policy.windowMilliseconds, retryAfterMilliseconds: 0, countedAt: now)
+                    resetAfterMilliseconds: reset, retryAfterMilliseconds: 0, countedAt: countedAt)
             }
         }
     }
@@ -317,7 +324,10 @@ public final class RedisStore: RateLimitStore {
                     [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost)), .integer(countedAt)]
                 )
             }
-        router.evalScript(script, keys: [.string(redisKey)], arguments: arguments, timeout: budget) {
+        let keys: [RESPArgument] =
+            policy.algorithm == .slidingWindow
+            ? [.string(redisKey), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))] : [.string(redisKey)]
+        router.evalScript(script, keys: keys, arguments: arguments, timeout: budget) {
             result in
             completion(
                 result.map { _ in () }.mapError {
