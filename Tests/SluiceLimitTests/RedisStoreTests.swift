@@ -148,14 +148,22 @@ import Testing
         #expect(try reply.get().string == "PONG")
     }
 
-    /// Units allowed in one millisecond share one run of the log, whatever their cost: the
-    /// newest run lives in the log's summary, and a denial writes nothing.
-    @Test func aSlidingWindowCheckOfThousandsOfUnitsIsOneRun() async throws {
+    /// Runs `body` with a client of a fresh server and a store on a manual clock.
+    private static func withManualClockStore(
+        _ body: (RedisClient, RedisStore, ManualTimeSource) async throws -> Void
+    ) async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)
             defer { client.shutdown() }
             let time = ManualTimeSource(milliseconds: 1_700_000_000_000)
-            let store = RedisStore(client: client, clock: .client, timeSource: time)
+            try await body(client, RedisStore(client: client, clock: .client, timeSource: time), time)
+        }
+    }
+
+    /// Units allowed in one millisecond share one run of the log, whatever their cost: the
+    /// newest run lives in the log's summary, and a denial writes nothing.
+    @Test func aSlidingWindowCheckOfThousandsOfUnitsIsOneRun() async throws {
+        try await Self.withManualClockStore { client, store, time in
             let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 20_000, window: .seconds(60))
             let first = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
             let second = try await store.check(policy: policy, key: "big:{k}", cost: 9_000)
@@ -178,11 +186,7 @@ import Testing
     /// Should Redis evict a log's summary but not its older runs, the script counts those runs
     /// rather than taking the log for empty (the newest run's units went with the summary).
     @Test func aSlidingWindowLogWhoseSummaryIsEvictedKeepsItsOlderRuns() async throws {
-        try await withRedisServer { server in
-            let client = try RedisClient(url: server.url)
-            defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: 1_700_000_000_000)
-            let store = RedisStore(client: client, clock: .client, timeSource: time)
+        try await Self.withManualClockStore { client, store, time in
             let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 5, window: .seconds(60))
             _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
             time.advance(by: .milliseconds(1))
