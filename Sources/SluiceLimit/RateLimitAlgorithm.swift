@@ -10,7 +10,8 @@ public enum RateLimitAlgorithm: String, Sendable, Hashable, CaseIterable {
     ///
     /// Cheapest to store (one counter), but a client can spend two full quotas around a window edge.
     case fixedWindow = "fixed-window"
-    /// At most `limit` units in any interval of length `window`; stores one timestamp per unit.
+    /// At most `limit` units in any interval of length `window`; stores one run (a time and a unit
+    /// count) per millisecond in which units were allowed.
     case slidingWindow = "sliding-window"
     /// A bucket of `burst` tokens refilled continuously at `limit` tokens per `window`.
     case tokenBucket = "token-bucket"

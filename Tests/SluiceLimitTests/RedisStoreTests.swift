@@ -148,7 +148,9 @@ import Testing
         #expect(try reply.get().string == "PONG")
     }
 
-    /// Runs `body` with a client of a fresh server and a store on a manual clock.
+    /// Runs `body` with a client of a fresh server and a store on a manual clock. Keys expire in
+    /// real time: a long grace keeps a busy machine's seconds from expiring what the manual clock
+    /// still needs.
     private static func withManualClockStore(
         _ body: (RedisClient, RedisStore, ManualTimeSource) async throws -> Void
     ) async throws {
@@ -156,7 +158,8 @@ import Testing
             let client = try RedisClient(url: server.url)
             defer { client.shutdown() }
             let time = ManualTimeSource(milliseconds: 1_700_000_000_000)
-            try await body(client, RedisStore(client: client, clock: .client, timeSource: time), time)
+            let store = RedisStore(client: client, clock: .client, expiryGrace: .seconds(3_600), timeSource: time)
+            try await body(client, store, time)
         }
     }
 
@@ -196,6 +199,21 @@ import Testing
             #expect(next.allowed && next.remaining == 1, "the older run's 2 units still count: \(next)")
             let last = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
             #expect(!last.allowed && last.remaining == 1, "\(last)")
+        }
+    }
+
+    /// Should Redis evict the older runs but not the summary, their units stop counting once
+    /// the oldest of them would have expired: at most one window of phantom units, never for good.
+    @Test func aSlidingWindowLogWhoseOlderRunsAreEvictedHealsWithinAWindow() async throws {
+        try await Self.withManualClockStore { client, store, time in
+            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 10, window: .seconds(1))
+            _ = try await store.check(policy: policy, key: "runs:{k}", cost: 4)
+            time.advance(by: .milliseconds(1))
+            _ = try await store.check(policy: policy, key: "runs:{k}", cost: 4)
+            _ = try await client.send("DEL", "sluice:runs:{k}:sw:runs")
+            time.advance(by: .milliseconds(999))
+            let healed = try await store.check(policy: policy, key: "runs:{k}", cost: 6)
+            #expect(healed.allowed && healed.remaining == 0, "only the newest run's 4 units count: \(healed)")
         }
     }
 

@@ -48,25 +48,32 @@ public enum RedisLimitScripts {
     /// Sliding window log in runs, as `SlidingWindowLog` keeps it: units allowed in the same
     /// millisecond share one run. KEYS[2], the summary `"<live units>:<oldest ms>:<newest
     /// ms>:<newest run's units>"`, holds the newest run; KEYS[1], a sorted set, holds the older
-    /// runs as members `"<ms>:<units>"` scored by their millisecond. A check of the newest
-    /// millisecond reads and writes the summary alone, a check of a new one also moves the
-    /// previous run into the set, and nothing grows with the cost or the limit: the log holds at
-    /// most one run per millisecond of the window.
+    /// runs as members `"<ms>:<units>"` scored by their millisecond. The oldest ms is a lower
+    /// bound (a refund that empties the oldest run leaves it until the next expiry), so a check
+    /// skips the set while nothing can have expired. A check of the newest millisecond reads and
+    /// writes the summary alone, a check of a new one also moves the previous run into the set,
+    /// and nothing grows with the cost or the limit: the log holds at most one run per
+    /// millisecond of the window.
     /// ARGV: now, limit, window ms, cost, grace, and the number of checks `n` (one loop turn's
     /// checks of this log, default 1). Records `cost` units for as many of the `n` checks as fit,
-    /// in order, and returns `{taken, live units before, countedAt, resetAfter, retryAfter}`, the
-    /// last for the checks that did not fit; the store derives each check's decision as
-    /// `SlidingWindowLog` does. Like it, the log records at its newest run's time rather than
-    /// `now` when that is later (a clock behind another instance's), which can only make it
-    /// stricter. Should the summary be evicted, it is rebuilt from the older runs (the newest run's
-    /// units are lost with it, as any store's counts are when Redis evicts them).
+    /// in order, and returns `{taken, live units before, countedAt, resetAfter, retryAfter}`:
+    /// `countedAt` (the newest run's ms; `now` when nothing was taken) and `resetAfter` hold for
+    /// every check, `retryAfter` for those that did not fit. The store derives each check's
+    /// decision as `SlidingWindowLog` does. Like it, the log records at its newest run's time
+    /// rather than `now` when that is later (a clock behind another instance's), which can only
+    /// make it stricter; unlike it, runs are dropped once expired, so a clock stepping back
+    /// across an expiry does not see them again. Only a check that records extends the
+    /// summary's expiry. Should Redis evict a key of the log (a store for rate limits should not
+    /// evict), what survives is kept: a lost summary is rebuilt from the older runs, and once
+    /// the older runs are found gone the newest alone counts, at the latest one window on.
     static let slidingWindow = RedisScript(
         slidingWindowSummary + now + """
 
             local limit, window, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local checks = tonumber(ARGV[6] or '1')
             local live, oldestAt, newestAt, newestUnits = summary()
-            local changed = false
+            -- What to write back to the summary: nothing, its expiry kept, or a new expiry.
+            local changed, extended = false, false
             if newestAt == nil then
               -- No summary: a new log, or an evicted summary; count the runs left, if any.
               local runs = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -74,18 +81,20 @@ public enum RedisLimitScripts {
                 for i = 1, #runs, 2 do live = live + units(runs[i]) end
                 redis.call('ZREM', KEYS[1], runs[#runs - 1])
                 oldestAt, newestAt, newestUnits = tonumber(runs[2]), tonumber(runs[#runs]), units(runs[#runs - 1])
-                changed = true
+                changed, extended = true, true
               end
             end
             if newestAt ~= nil and newestAt <= now - window then
               redis.call('DEL', KEYS[1], KEYS[2])  -- every run has expired
-              live, oldestAt, newestAt, newestUnits, changed = 0, nil, nil, 0, false
+              live, oldestAt, newestAt, newestUnits, changed, extended = 0, nil, nil, 0, false, false
             elseif oldestAt ~= nil and oldestAt <= now - window then
               for _, run in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)) do
                 live = live - units(run)
               end
               redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-              oldestAt = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) or newestAt
+              oldestAt = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+              -- No older run left: only the newest counts (also when the set itself was evicted).
+              if oldestAt == nil then live, oldestAt = newestUnits, newestAt end
               changed = true
             end
             local taken = 0
@@ -103,12 +112,16 @@ public enum RedisLimitScripts {
                 oldestAt = oldestAt or now
                 newestAt, newestUnits = now, taken * cost
               end
-              changed = true
+              changed, extended = true, true
             end
             local counted = live + taken * cost
             if changed then
-              redis.call('SET', KEYS[2], string.format('%d:%d:%d:%d', counted, oldestAt, newestAt, newestUnits),
-                'PX', newestAt - now + window + tonumber(ARGV[5]))
+              local state = string.format('%d:%d:%d:%d', counted, oldestAt, newestAt, newestUnits)
+              if extended then
+                redis.call('SET', KEYS[2], state, 'PX', newestAt - now + window + tonumber(ARGV[5]))
+              else
+                redis.call('SET', KEYS[2], state, 'KEEPTTL')
+              end
             end
             local reset, retry = 0, 0
             if counted > 0 then reset = newestAt + window - now end
@@ -198,7 +211,7 @@ public enum RedisLimitScripts {
     static let slidingWindowRefund = RedisScript(
         slidingWindowSummary + """
             local live, oldestAt, newestAt, newestUnits = summary()
-            if newestAt == nil then return 0 end
+            if newestAt == nil or tonumber(ARGV[2]) < 1 then return 0 end
             local at, taken = tonumber(ARGV[1]), 0
             if at == newestAt then
               taken = math.min(newestUnits, tonumber(ARGV[2]))
