@@ -186,34 +186,33 @@ import Testing
         }
     }
 
-    /// Should Redis evict a log's summary but not its older runs, the script counts those runs
-    /// rather than taking the log for empty (the newest run's units went with the summary).
-    @Test func aSlidingWindowLogWhoseSummaryIsEvictedKeepsItsOlderRuns() async throws {
-        try await Self.withManualClockStore { client, store, time in
-            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 5, window: .seconds(60))
-            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
-            time.advance(by: .milliseconds(1))
-            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
-            _ = try await client.send("DEL", "sluice:evicted:{k}:sw:summary")
-            let next = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
-            #expect(next.allowed && next.remaining == 1, "the older run's 2 units still count: \(next)")
-            let last = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
-            #expect(!last.allowed && last.remaining == 1, "\(last)")
-        }
+    /// Redis evicting one key of a sliding-window log: after 2 units at t and 2 at t + 1 ms, the
+    /// check `advance` ms later, costing `cost`, sees `remaining`.
+    struct Eviction: Sendable, CustomTestStringConvertible {
+        var evictedKey: String
+        var advance: Int64
+        var cost: Int
+        var remaining: Int
+        var testDescription: String { "\(evictedKey) evicted" }
     }
 
-    /// Should Redis evict the older runs but not the summary, their units stop counting once
-    /// the oldest of them would have expired: at most one window of phantom units, never for good.
-    @Test func aSlidingWindowLogWhoseOlderRunsAreEvictedHealsWithinAWindow() async throws {
+    /// A lost summary is rebuilt from the older runs (the newest run's 2 units go with it, the
+    /// older run's 2 still count); lost older runs stop counting once the oldest of them would
+    /// have expired, so phantom units last at most one window.
+    @Test(arguments: [
+        Eviction(evictedKey: "summary", advance: 0, cost: 2, remaining: 1),
+        Eviction(evictedKey: "runs", advance: 999, cost: 3, remaining: 0),
+    ])
+    func aSlidingWindowLogMissingAKeyKeepsWhatIsLeft(eviction: Eviction) async throws {
         try await Self.withManualClockStore { client, store, time in
-            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 10, window: .seconds(1))
-            _ = try await store.check(policy: policy, key: "runs:{k}", cost: 4)
+            let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 5, window: .seconds(1))
+            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
             time.advance(by: .milliseconds(1))
-            _ = try await store.check(policy: policy, key: "runs:{k}", cost: 4)
-            _ = try await client.send("DEL", "sluice:runs:{k}:sw:runs")
-            time.advance(by: .milliseconds(999))
-            let healed = try await store.check(policy: policy, key: "runs:{k}", cost: 6)
-            #expect(healed.allowed && healed.remaining == 0, "only the newest run's 4 units count: \(healed)")
+            _ = try await store.check(policy: policy, key: "evicted:{k}", cost: 2)
+            _ = try await client.send("DEL", .string("sluice:evicted:{k}:sw:\(eviction.evictedKey)"))
+            time.advance(by: .milliseconds(eviction.advance))
+            let next = try await store.check(policy: policy, key: "evicted:{k}", cost: eviction.cost)
+            #expect(next.allowed && next.remaining == eviction.remaining, "\(next)")
         }
     }
 
