@@ -115,13 +115,10 @@ public enum RedisLimitScripts {
               changed, extended = true, true
             end
             local counted = live + taken * cost
-            if changed then
-              local state = string.format('%d:%d:%d:%d', counted, oldestAt, newestAt, newestUnits)
-              if extended then
-                redis.call('SET', KEYS[2], state, 'PX', newestAt - now + window + tonumber(ARGV[5]))
-              else
-                redis.call('SET', KEYS[2], state, 'KEEPTTL')
-              end
+            if extended then
+              saveSummary(counted, oldestAt, newestAt, newestUnits, newestAt - now + window + tonumber(ARGV[5]))
+            elseif changed then
+              saveSummary(counted, oldestAt, newestAt, newestUnits)
             end
             local reset, retry = 0, 0
             if counted > 0 then reset = newestAt + window - now end
@@ -148,9 +145,10 @@ public enum RedisLimitScripts {
             return {taken, live, at, reset, retry}
             """)
 
-    /// What both sliding-window scripts read: `units(run)` of a member `"<ms>:<units>"`,
-    /// `run(ms, units)` to make one, and `summary()`: live units, oldest and newest ms and the
-    /// newest run's units from KEYS[2]; `0, nil, nil, 0` when there is none.
+    /// What both sliding-window scripts share: `units(run)` of a member `"<ms>:<units>"`,
+    /// `run(ms, units)` to make one, `summary()`: live units, oldest and newest ms and the
+    /// newest run's units from KEYS[2] (`0, nil, nil, 0` when there is none), and `saveSummary`,
+    /// which writes them back with a new expiry in ms, or keeping the one there is.
     private static let slidingWindowSummary = """
         local function units(run) return tonumber(string.match(run, ':(%d+)$')) end
         local function run(at, count) return string.format('%d:%d', at, count) end
@@ -159,6 +157,14 @@ public enum RedisLimitScripts {
           if not state then return 0, nil, nil, 0 end
           local live, oldest, newest, count = string.match(state, '^(%d+):(%d+):(%d+):(%d+)$')
           return tonumber(live), tonumber(oldest), tonumber(newest), tonumber(count)
+        end
+        local function saveSummary(live, oldest, newest, count, ttl)
+          local state = string.format('%d:%d:%d:%d', live, oldest, newest, count)
+          if ttl then
+            redis.call('SET', KEYS[2], state, 'PX', ttl)
+          else
+            redis.call('SET', KEYS[2], state, 'KEEPTTL')
+          end
         end
 
         """
@@ -233,8 +239,7 @@ public enum RedisLimitScripts {
               if had > taken then redis.call('ZADD', KEYS[1], at, run(at, had - taken)) end
               redis.call('ZREM', KEYS[1], runs[1])
             end
-            local state = string.format('%d:%d:%d:%d', live - taken, oldestAt, newestAt, newestUnits)
-            redis.call('SET', KEYS[2], state, 'KEEPTTL')
+            saveSummary(live - taken, oldestAt, newestAt, newestUnits)
             return taken
             """)
 

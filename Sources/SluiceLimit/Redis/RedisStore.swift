@@ -312,21 +312,25 @@ public final class RedisStore: RateLimitStore {
     ) {
         let window = policy.windowMilliseconds
         let redisKey = redisKey(key, policy.algorithm, windowIndex: countedAt / window)
-        let (script, arguments): (RedisScript, [RESPArgument]) =
+        let (script, keys, arguments): (RedisScript, [RESPArgument], [RESPArgument]) =
             switch policy.algorithm {
             case .fixedWindow:
-                (RedisLimitScripts.fixedWindowRefund, [.integer(Int64(policy.limit)), .integer(Int64(cost))])
+                (
+                    RedisLimitScripts.fixedWindowRefund, [.string(redisKey)],
+                    [.integer(Int64(policy.limit)), .integer(Int64(cost))]
+                )
             case .slidingWindow:
-                (RedisLimitScripts.slidingWindowRefund, [.integer(countedAt), .integer(Int64(cost))])
+                (
+                    RedisLimitScripts.slidingWindowRefund,
+                    [.string(redisKey), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))],
+                    [.integer(countedAt), .integer(Int64(cost))]
+                )
             case .tokenBucket:
                 (
-                    RedisLimitScripts.tokenBucketRefund,
+                    RedisLimitScripts.tokenBucketRefund, [.string(redisKey)],
                     [.integer(window), .integer(Int64(policy.burst)), .integer(Int64(cost)), .integer(countedAt)]
                 )
             }
-        let keys: [RESPArgument] =
-            policy.algorithm == .slidingWindow
-            ? [.string(redisKey), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))] : [.string(redisKey)]
         router.evalScript(script, keys: keys, arguments: arguments, timeout: budget) {
             result in
             completion(
