@@ -46,6 +46,11 @@ let package = Package(
             path: "Benchmarks/LimiterBenchmark"
         ),
         .executableTarget(
+            name: "LatencyProbe",
+            dependencies: ["CSluiceLinux"],
+            path: "Benchmarks/LatencyProbe"
+        ),
+        .executableTarget(
             name: "RedisPipelineBenchmark",
             dependencies: ["SluiceRedis"],
             path: "Benchmarks/RedisPipelineBenchmark"

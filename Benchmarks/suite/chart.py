@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
-rows = [row for row in json.load(sys.stdin) if not row.get("latency")]
+rows = json.load(sys.stdin)
 names = [row["scenario"] for row in rows][::-1]
 sluice = [row["sluice"]["rps"] / 1000 for row in rows][::-1]
 peer = [row["nginx"]["rps"] / 1000 for row in rows][::-1]

@@ -3,6 +3,7 @@ stopped, wrk runs parsed into numbers, nginx and Redis set up the same way every
 process memory read from /proc."""
 
 import atexit
+import json
 import os
 import re
 import resource
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SLUICE = ROOT / ".build" / "release" / "sluice"
 LIMITER_BENCHMARK = ROOT / ".build" / "release" / "LimiterBenchmark"
+LATENCY_PROBE = ROOT / ".build" / "release" / "LatencyProbe"
 WORK = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
 NGINX = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if os.path.exists(p)), "nginx")
 
@@ -175,6 +177,14 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None,
         "errors": sum(map(int, errors.groups())) if errors else 0,
         "output": output,
     }
+
+
+def latency_probe(url: str, rate: int, seconds: int, connections: int) -> dict:
+    """One open-loop run at `rate` requests/s: achieved rate, p50/p99/p99.9 in ms, non-2xx, unanswered."""
+    output = subprocess.run([str(LATENCY_PROBE), "--url", url, "--rate", str(rate), "--seconds", str(seconds),
+                             "--connections", str(connections)], capture_output=True, text=True, check=True,
+                            timeout=seconds + 30).stdout
+    return json.loads(output)
 
 
 def paced_script() -> str:

@@ -69,6 +69,7 @@ class Suite:
         self.seconds, self.rounds, self.workers, self.connections = seconds, rounds, workers, connections
         self.rows: list[dict] = []
         self.memory_rows: list[dict] = []
+        self.latency_rows: list[dict] = []
         upstream_port, self.nginx_port = harness.free_port(), harness.free_port()
         self.upstream_port = upstream_port
         harness.start_nginx(1, f'server {{ listen 127.0.0.1:{upstream_port}; location / {{ return 200 "OK\\n"; }} }}',
@@ -98,8 +99,8 @@ class Suite:
 
             for side in ((run_sluice, run_peer) if round_ % 2 == 0 else (run_peer, run_sluice)):
                 side()
-        row = {"scenario": name, "peer": peer, "sluice": self.median(sluice_runs), "nginx": self.median(peer_runs),
-               "bound": bound, "expect_denials": expect_denials}
+        row = {"scenario": name, "peer": peer, "path": peer_path, "sluice": self.median(sluice_runs),
+               "nginx": self.median(peer_runs), "bound": bound, "expect_denials": expect_denials}
         self.rows.append(row)
         self.print_row(row)
         return row
@@ -151,26 +152,49 @@ class Suite:
             harness.stop(node)
 
     def latency_at_half_load(self) -> None:
-        """p50/p99 when both sides are offered half of Sluice's measured maximum."""
-        script = harness.paced_script()
-        for name, base in (("target mode", "target mode, no limiting"),
-                           ("Redis fixed window", "Redis fixed window, all pass")):
+        """p50/p99/p99.9 when both sides are offered half of Sluice's measured maximum, open loop
+        (LatencyProbe: each request timed from when it was due), alternating sides each round."""
+        redis = ["--store", f"redis://127.0.0.1:{self.redis_port}"]
+        scenarios = (
+            ("target mode", "target mode, no limiting", sluice_config("target", [])),
+            ("in-memory fixed window", "in-memory, all pass", sluice_config("mem-allow", [rule("fixed-window", HUGE, "1h")])),
+            ("Redis fixed window", "Redis fixed window, all pass",
+             redis + sluice_config("redis-fw", [rule("fixed-window", HUGE, "1h")])),
+            ("Redis token bucket", "Redis token bucket, all pass",
+             redis + sluice_config("redis-tb", [rule("token-bucket", 1_000_000, "1m", burst=1_000_000)])),
+            ("proxy mode", "proxy mode (upstream keep-alive)",
+             ["--upstream", f"http://127.0.0.1:{self.upstream_port}", *sluice_config("proxy", [])]),
+        )
+        for name, base, args in scenarios:
             source = next(row for row in self.rows if row["scenario"] == base)
-            # wrk paces in whole milliseconds: a 10 ms pause on rate/100 connections offers `rate`.
-            rate = source["sluice"]["rps"] / 2
-            pause = 10
-            connections = max(1, round(rate * pause / 1000))
-            args = sluice_config("target", []) if name == "target mode" else [
-                "--store", f"redis://127.0.0.1:{self.redis_port}", *sluice_config("lat", [rule("fixed-window", HUGE, "1h")])]
-            process, port, _ = harness.start_sluice(args, self.workers)
-            time.sleep(0.3)
-            sluice = harness.wrk(f"http://127.0.0.1:{port}/", self.seconds, connections, script, [str(pause)])
-            harness.stop(process)
-            nginx = harness.wrk(self.nginx_url(source_path(base)), self.seconds, connections, script, [str(pause)])
-            row = {"scenario": f"latency at {rate:,.0f}/s offered (~50% load): {name}", "peer": source["peer"], "sluice": sluice,
-                   "nginx": nginx, "bound": None, "expect_denials": False, "latency": True}
-            self.rows.append(row)
-            self.print_row(row)
+            rate = round(source["sluice"]["rps"] / 2)
+            sluice_runs, peer_runs = [], []
+            for round_ in range(self.rounds):
+                def run_sluice():
+                    process, port, _ = harness.start_sluice(args, self.workers)
+                    time.sleep(0.3)
+                    sluice_runs.append(harness.latency_probe(f"http://127.0.0.1:{port}/", rate, self.seconds,
+                                                             self.connections))
+                    harness.stop(process)
+
+                def run_peer():
+                    peer_runs.append(harness.latency_probe(self.nginx_url(source["path"]), rate, self.seconds,
+                                                           self.connections))
+
+                for side in ((run_sluice, run_peer) if round_ % 2 == 0 else (run_peer, run_sluice)):
+                    side()
+            row = {"scenario": name, "peer": source["peer"], "rate": rate,
+                   "sluice": self.median_latency(sluice_runs), "nginx": self.median_latency(peer_runs)}
+            self.latency_rows.append(row)
+            s, n = row["sluice"], row["nginx"]
+            print(f"latency at {rate:,}/s: {name:<24} sluice p50 {s['p50']:.3f} p99 {s['p99']:.3f} ms   "
+                  f"{row['peer']:<18} p50 {n['p50']:.3f} p99 {n['p99']:.3f} ms", flush=True)
+
+    @staticmethod
+    def median_latency(runs: list[dict]) -> dict:
+        median = {key: statistics.median(run[key] for run in runs)
+                  for key in ("achieved", "p50", "p99", "p999", "non2xx", "unanswered")}
+        return {**median, "probeStall": max(run["probeStall"] for run in runs)}
 
     def memory(self) -> None:
         """Resident memory: idle, holding 10,000 idle keep-alive connections, holding 1M keys."""
@@ -200,10 +224,6 @@ class Suite:
     def memory_row(self, name: str, sluice_kib: int, nginx_kib: int) -> None:
         self.memory_rows.append({"scenario": name, "sluice": sluice_kib, "nginx": nginx_kib})
         print(f"RSS {name:<60} sluice {sluice_kib / 1024:8.1f} MiB   nginx {nginx_kib / 1024:8.1f} MiB", flush=True)
-
-
-def source_path(scenario: str) -> str:
-    return "/" if scenario.startswith("target") else "/allow"
 
 
 def hold_connections(port: int, count: int) -> list[socket.socket]:
@@ -244,8 +264,21 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         lines.append(f"| {row['scenario']} | {s['rps']:,.0f} | {row['peer']} | {n['rps']:,.0f} | {ratio:.2f}× | "
                      f"{s['p50']:.2f} / {s['p99']:.2f} | {n['p50']:.2f} / {n['p99']:.2f} | {'; '.join(notes)} |")
-    lines += ["", "Latency rows: wrk paces each connection with a 10 ms pause after each answer, so the offered rate is a "
-              "ceiling, and its timers add the same delay to both sides; compare the columns, not the absolute figures."]
+    lines += ["", f"Latency at half load: `LatencyProbe` offers half of Sluice's maximum from the table above to each side "
+              f"at a fixed rate for {suite.seconds} s on {suite.connections} keep-alive connections (open loop: each request "
+              "is timed from when it was due, so a stall is charged to every request it held back; the probe sends on a "
+              "50 µs tick, which adds up to 0.05 ms to both sides). Medians of the rounds. The note gives the probe's "
+              "longest stall between two wakeups in any round (Sluice's runs / the peer's): a tail about that long is "
+              "the machine's, not the server's.", "",
+              "| scenario | offered req/s | Sluice p50 / p99 / p99.9 ms | peer | peer p50 / p99 / p99.9 ms | note |",
+              "|---|---:|---:|---|---:|---|"]
+    for row in suite.latency_rows:
+        s, n = row["sluice"], row["nginx"]
+        notes = [f"{side} {r['non2xx']:,.0f} non-2xx, {r['unanswered']:,.0f} unanswered"
+                 for side, r in (("Sluice", s), ("peer", n)) if r["non2xx"] or r["unanswered"]]
+        notes.append(f"probe stalled up to {s['probeStall']:.1f} / {n['probeStall']:.1f} ms")
+        lines.append(f"| {row['scenario']} | {row['rate']:,} | {s['p50']:.2f} / {s['p99']:.2f} / {s['p999']:.2f} | "
+                     f"{row['peer']} | {n['p50']:.2f} / {n['p99']:.2f} / {n['p999']:.2f} | {'; '.join(notes)} |")
     lines += ["", "| memory (RSS) | Sluice MiB | nginx MiB |", "|---|---:|---:|"]
     for row in suite.memory_rows:
         lines.append(f"| {row['scenario']} | {row['sluice'] / 1024:.1f} | {row['nginx'] / 1024:.1f} |")

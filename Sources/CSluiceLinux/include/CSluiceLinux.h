@@ -1,10 +1,11 @@
-// Linux calls that Swift's Glibc module does not export: epoll, eventfd, accept4 and futex.
+// Linux calls that Swift's Glibc module does not export: epoll, eventfd, timerfd, accept4 and futex.
 #ifndef C_SLUICE_LINUX_H
 #define C_SLUICE_LINUX_H
 
 #ifdef __linux__
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

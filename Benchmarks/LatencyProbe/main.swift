@@ -1,0 +1,240 @@
+// Latency at a fixed offered rate (open loop): requests go out on a schedule whatever the server
+// does, and each one's latency runs from when it was due, not from when it was sent, so a server
+// that stalls is charged for every request the stall held back (no coordinated omission). wrk
+// cannot do that: it sends the next request only after the last answer.
+//
+//   .build/release/LatencyProbe --url http://127.0.0.1:8080/ --rate 50000 --seconds 5 [--connections 64]
+//
+// One thread: a 50 µs timerfd tick sends what has fallen due on idle keep-alive connections (a
+// request due while all are busy waits for the next free one, its clock running). Prints one JSON
+// object: offered and achieved rate, p50/p90/p99/p99.9/max in milliseconds, non-2xx answers, and
+// requests unanswered 2 s after the last was due (lost with a connection, or late), and the
+// probe's own longest stall (its longest time between two wakeups, against a 0.05 ms tick: the
+// machine, not the server, when it is as long as the tail).
+import CSluiceLinux
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Options {
+    var host = "127.0.0.1"
+    var port: UInt16 = 8080
+    var path = "/"
+    var rate = 10_000.0
+    var seconds = 5.0
+    var connections = 64
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            let value = iterator.next() ?? ""
+            switch flag {
+            case "--url": (host, port, path) = Options.parse(url: value)
+            case "--rate": rate = Double(value) ?? rate
+            case "--seconds": seconds = Double(value) ?? seconds
+            case "--connections": connections = Int(value) ?? connections
+            default: fatalError("unknown flag \(flag); flags: --url --rate --seconds --connections")
+            }
+        }
+        precondition(rate > 0 && seconds > 0 && connections > 0, "rate, seconds and connections must be positive")
+    }
+
+    /// `http://HOST:PORT/PATH` with a numeric IPv4 host: the probe talks to loopback only.
+    static func parse(url: String) -> (String, UInt16, String) {
+        guard url.hasPrefix("http://") else { fatalError("--url must start with http://, got \(url)") }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" }
+        let path = rest.dropFirst(authority.count)
+        let parts = authority.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { fatalError("--url needs HOST:PORT, got \(url)") }
+        return (String(parts[0]), port, path.isEmpty ? "/" : String(path))
+    }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// One keep-alive connection: at most one request in flight, the bytes of its answer so far.
+struct Connection {
+    var fd: Int32
+    /// When the request in flight was due; nil when the connection is idle.
+    var due: UInt64?
+    var received: [UInt8] = []
+}
+
+/// The status and total length of the first complete answer in `bytes` (headers plus a
+/// `Content-Length` body), or nil while it is incomplete. Reads bytes, not strings: the probe must
+/// cost far less than the servers it measures.
+func completeAnswer(in bytes: [UInt8]) -> (status: Int, length: Int)? {
+    let name = Array("content-length:".utf8)
+    let (cr, lf, space): (UInt8, UInt8, UInt8) = (13, 10, 32)
+    guard bytes.count >= 16 else { return nil }
+    let status = (Int(bytes[9]) - 48) * 100 + (Int(bytes[10]) - 48) * 10 + Int(bytes[11]) - 48
+    var bodyLength = 0
+    var lineStart = 0
+    while let lineEnd = bytes[lineStart...].firstIndex(of: lf) {
+        if lineEnd == lineStart + 1 && bytes[lineStart] == cr {
+            let length = lineEnd + 1 + bodyLength
+            return bytes.count >= length ? (status, length) : nil
+        }
+        if lineEnd - lineStart > name.count
+            && zip(bytes[lineStart...], name).allSatisfy({ $0 | 0x20 == $1 })
+        {
+            var digit = lineStart + name.count
+            while bytes[digit] == space { digit += 1 }
+            while bytes[digit] >= 48 && bytes[digit] <= 57 {
+                bodyLength = bodyLength * 10 + Int(bytes[digit]) - 48
+                digit += 1
+            }
+        }
+        lineStart = lineEnd + 1
+    }
+    return nil
+}
+
+func connect(host: String, port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    inet_pton(AF_INET, host, &address.sin_addr)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { fatalError("cannot connect to \(host):\(port): errno \(errno)") }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    return fd
+}
+
+/// The open-loop run: connections, the schedule, and the latencies recorded so far.
+final class Probe {
+    let options: Options
+    let request: [UInt8]
+    let epoll = epoll_create1(0)
+    let tick = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK))
+    let tickTag = UInt64.max
+    var connections: [Connection] = []
+    var idle: [Int] = []
+    /// Microseconds from due to answered, one per answer.
+    var latencies: [UInt32] = []
+    var non2xx = 0
+    var lastAnswer: UInt64 = 0
+    var buffer = [UInt8](repeating: 0, count: 16_384)
+
+    init(options: Options) {
+        self.options = options
+        request = Array("GET \(options.path) HTTP/1.1\r\nHost: \(options.host)\r\n\r\n".utf8)
+        for index in 0..<options.connections {
+            connections.append(Connection(fd: connect(host: options.host, port: options.port)))
+            watch(connections[index].fd, tag: UInt64(index))
+        }
+        idle = Array(connections.indices.reversed())
+        let fiftyMicroseconds = timespec(tv_sec: 0, tv_nsec: 50_000)
+        var period = itimerspec(it_interval: fiftyMicroseconds, it_value: fiftyMicroseconds)
+        timerfd_settime(tick, 0, &period, nil)
+        watch(tick, tag: tickTag)
+    }
+
+    func watch(_ fd: Int32, tag: UInt64) {
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: tag))
+        epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event)
+    }
+
+    /// Sends on schedule for `options.seconds`, then waits up to 2 s for the last answers.
+    func run() -> [String: Double] {
+        let total = Int(options.rate * options.seconds)
+        let interval = 1e9 / options.rate
+        latencies.reserveCapacity(total)
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var sent = 0
+        let started = monotonicNanoseconds()
+        let deadline = started + UInt64(options.seconds * 1e9) + 2_000_000_000
+        lastAnswer = started
+        var previousWake = started
+        var longestGap: UInt64 = 0
+        while latencies.count < total && monotonicNanoseconds() < deadline {
+            let ready = epoll_wait(epoll, &events, Int32(events.count), 100)
+            let now = monotonicNanoseconds()
+            longestGap = max(longestGap, now - previousWake)
+            previousWake = now
+            for event in events.prefix(Int(max(0, ready))) {
+                if event.data.u64 == tickTag {
+                    var expirations: UInt64 = 0
+                    _ = read(tick, &expirations, 8)
+                } else {
+                    receive(on: Int(event.data.u64), now: now)
+                }
+            }
+            while sent < total, let index = idle.last {
+                let due = started + UInt64(Double(sent) * interval)
+                guard due <= now else { break }
+                idle.removeLast()
+                send(on: index, due: due)
+                sent += 1
+            }
+        }
+        latencies.sort()
+        let elapsed = Double(lastAnswer - started) / 1e9
+        return [
+            "offered": options.rate, "achieved": Double(latencies.count) / max(elapsed, 1e-9),
+            "requests": Double(latencies.count), "p50": percentile(0.50), "p90": percentile(0.90),
+            "p99": percentile(0.99), "p999": percentile(0.999), "max": percentile(1.0),
+            "non2xx": Double(non2xx), "unanswered": Double(total - latencies.count),
+            "probeStall": Double(longestGap) / 1e6,
+        ]
+    }
+
+    /// Sends the request due at `due` on connection `index`.
+    func send(on index: Int, due: UInt64) {
+        connections[index].due = due
+        // A request this small fits an empty socket buffer; one that fails is never answered and counted unanswered.
+        _ = request.withUnsafeBytes { bytes in
+            Glibc.send(connections[index].fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+        }
+    }
+
+    /// Reads what connection `index` has; records each complete answer.
+    func receive(on index: Int, now: UInt64) {
+        let count = buffer.withUnsafeMutableBytes { read(connections[index].fd, $0.baseAddress, $0.count) }
+        guard count > 0 else {
+            if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                // The server closed it: its request in flight stays unanswered; another takes its place.
+                epoll_ctl(epoll, EPOLL_CTL_DEL, connections[index].fd, nil)
+                close(connections[index].fd)
+                connections[index] = Connection(fd: connect(host: options.host, port: options.port))
+                watch(connections[index].fd, tag: UInt64(index))
+                idle.append(index)
+            }
+            return
+        }
+        connections[index].received.append(contentsOf: buffer[0..<count])
+        while let answer = completeAnswer(in: connections[index].received), let due = connections[index].due {
+            connections[index].received.removeFirst(answer.length)
+            connections[index].due = nil
+            latencies.append(UInt32(min(UInt64(UInt32.max), (now - min(now, due)) / 1_000)))
+            if !(200..<300).contains(answer.status) { non2xx += 1 }
+            idle.append(index)
+            lastAnswer = now
+        }
+    }
+
+    /// The latency below which `fraction` of the answers came, in milliseconds; `latencies` sorted.
+    func percentile(_ fraction: Double) -> Double {
+        guard !latencies.isEmpty else { fatalError("no request was answered: is the server at \(options.port) up?") }
+        let rank = Int((Double(latencies.count) * fraction).rounded(.up)) - 1
+        return Double(latencies[min(latencies.count - 1, max(0, rank))]) / 1_000
+    }
+}
+
+let result = Probe(options: Options(Array(CommandLine.arguments.dropFirst()))).run()
+let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
