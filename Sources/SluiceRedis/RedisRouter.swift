@@ -52,6 +52,9 @@ public final class RedisRouter: @unchecked Sendable {
     @exclusivity(unchecked) private var isShutDown = false
 
     private let commandTimeoutNanoseconds: UInt64
+    /// The last timeout a command came with, and it in nanoseconds: callers pass the same one
+    /// again and again (a store's budget), and converting a `Duration` is 128-bit arithmetic.
+    @exclusivity(unchecked) private var lastTimeout: (duration: Duration, nanoseconds: UInt64) = (.zero, 0)
 
     private static let minimumRefreshGap: UInt64 = 100_000_000
     private static let refusedBeforeRunning: Set<Substring> = [
@@ -111,7 +114,11 @@ public final class RedisRouter: @unchecked Sendable {
     }
 
     private func deadline(_ timeout: Duration?) -> UInt64 {
-        loop.tickTime &+ (timeout?.nanoseconds ?? commandTimeoutNanoseconds)
+        guard let timeout else { return loop.tickTime &+ commandTimeoutNanoseconds }
+        if timeout != lastTimeout.duration {
+            lastTimeout = (timeout, timeout.nanoseconds)
+        }
+        return loop.tickTime &+ lastTimeout.nanoseconds
     }
 
     // MARK: - Routing

@@ -72,6 +72,20 @@ struct RESPEncoderTests {
         #expect(buffer == Array(expected.utf8))
     }
 
+    @Test("a command too large for the stack is written whole: long text, bytes, and a long count")
+    func largeCommand() throws {
+        let text = String(repeating: "ü", count: 70_000)  // two bytes each
+        let bytes = [UInt8](repeating: 7, count: 1 << 20)
+        let arguments = [RESPArgument](repeating: 1, count: 12) + [.string(text), .bytes(bytes)]
+        var buffer: [UInt8] = []
+        RESPEncoder.encodeCommand(arguments, into: &buffer)
+        let expected = [RESPValue](repeating: .bulkString(Array("1".utf8)), count: 12) + [
+            .bulkString(Array(text.utf8)), .bulkString(bytes),
+        ]
+        #expect(try decodeAll(buffer) == [.array(expected)])
+        #expect(buffer.starts(with: Array("*14\r\n$1\r\n1\r\n".utf8)))
+    }
+
     @Test("an empty command is an empty array")
     func emptyCommand() {
         var buffer: [UInt8] = []
