@@ -79,9 +79,10 @@ struct RESPEncoderTests {
         let arguments = [RESPArgument](repeating: 1, count: 12) + [.string(text), .bytes(bytes)]
         var buffer: [UInt8] = []
         RESPEncoder.encodeCommand(arguments, into: &buffer)
-        let expected = [RESPValue](repeating: .bulkString(Array("1".utf8)), count: 12) + [
-            .bulkString(Array(text.utf8)), .bulkString(bytes),
-        ]
+        let expected =
+            [RESPValue](repeating: .bulkString(Array("1".utf8)), count: 12) + [
+                .bulkString(Array(text.utf8)), .bulkString(bytes),
+            ]
         #expect(try decodeAll(buffer) == [.array(expected)])
         #expect(buffer.starts(with: Array("*14\r\n$1\r\n1\r\n".utf8)))
     }
