@@ -8,7 +8,8 @@
 // One thread: a 50 µs timerfd tick sends what has fallen due on idle keep-alive connections (a
 // request due while all are busy waits for the next free one, its clock running). Prints one JSON
 // object: offered and achieved rate, p50/p90/p99/p99.9/max in milliseconds, non-2xx answers, and
-// requests unanswered 2 s after the last was due (lost with a connection, or late), and the
+// requests without an answer 2 s after the last was due (never sent, lost with a connection, or
+// late; left out of the percentiles), and the
 // probe's own longest stall (its longest time between two wakeups, against a 0.05 ms tick: the
 // machine, not the server, when it is as long as the tail).
 import CSluiceLinux
@@ -39,6 +40,7 @@ struct Options {
             }
         }
         precondition(rate > 0 && seconds > 0 && connections > 0, "rate, seconds and connections must be positive")
+        precondition(rate * seconds >= 1, "rate × seconds must offer at least one request")
     }
 
     /// `http://HOST:PORT/PATH` with a numeric IPv4 host: the probe talks to loopback only.
@@ -69,16 +71,20 @@ struct Connection {
 
 /// The status and total length of the first complete answer in `bytes` (headers plus a
 /// `Content-Length` body), or nil while it is incomplete. Reads bytes, not strings: the probe must
-/// cost far less than the servers it measures.
+/// cost far less than the servers it measures. An answer framed otherwise (chunked, or ended by
+/// closing) stops the probe: read as bodyless, its body would be taken for the next answer.
 func completeAnswer(in bytes: [UInt8]) -> (status: Int, length: Int)? {
     let name = Array("content-length:".utf8)
     let (cr, lf, space): (UInt8, UInt8, UInt8) = (13, 10, 32)
     guard bytes.count >= 16 else { return nil }
     let status = (Int(bytes[9]) - 48) * 100 + (Int(bytes[10]) - 48) * 10 + Int(bytes[11]) - 48
-    var bodyLength = 0
+    var bodyLength: Int?
     var lineStart = 0
     while let lineEnd = bytes[lineStart...].firstIndex(of: lf) {
         if lineEnd == lineStart + 1 && bytes[lineStart] == cr {
+            guard let bodyLength else {
+                fatalError("an answer without Content-Length: the probe times only Content-Length answers")
+            }
             let length = lineEnd + 1 + bodyLength
             return bytes.count >= length ? (status, length) : nil
         }
@@ -86,11 +92,13 @@ func completeAnswer(in bytes: [UInt8]) -> (status: Int, length: Int)? {
             && zip(bytes[lineStart...], name).allSatisfy({ $0 | 0x20 == $1 })
         {
             var digit = lineStart + name.count
+            var value = 0
             while bytes[digit] == space { digit += 1 }
             while bytes[digit] >= 48 && bytes[digit] <= 57 {
-                bodyLength = bodyLength * 10 + Int(bytes[digit]) - 48
+                value = value * 10 + Int(bytes[digit]) - 48
                 digit += 1
             }
+            bodyLength = value
         }
         lineStart = lineEnd + 1
     }
@@ -102,7 +110,9 @@ func connect(host: String, port: UInt16) -> Int32 {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
-    inet_pton(AF_INET, host, &address.sin_addr)
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+        fatalError("--url needs an IPv4 address, got \(host)")
+    }
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -207,12 +217,14 @@ final class Probe {
         let count = buffer.withUnsafeMutableBytes { read(connections[index].fd, $0.baseAddress, $0.count) }
         guard count > 0 else {
             if count == 0 || (errno != EAGAIN && errno != EINTR) {
-                // The server closed it: its request in flight stays unanswered; another takes its place.
+                // The server closed it: its request in flight stays unanswered; another takes its place,
+                // idle (an index already idle is in `idle` once).
+                let wasBusy = connections[index].due != nil
                 epoll_ctl(epoll, EPOLL_CTL_DEL, connections[index].fd, nil)
                 close(connections[index].fd)
                 connections[index] = Connection(fd: connect(host: options.host, port: options.port))
                 watch(connections[index].fd, tag: UInt64(index))
-                idle.append(index)
+                if wasBusy { idle.append(index) }
             }
             return
         }
