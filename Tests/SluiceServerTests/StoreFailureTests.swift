@@ -40,9 +40,11 @@ import Testing
             let metrics = try RawHTTPClient(port: admin).get("/metrics").text
             #expect(metrics.contains("sluice_store_degraded 1"))
             #expect(metrics.contains(#"sluice_degraded_decisions_total{rule="r",policy="\#(policy)"} 6"#))
-            // The budget is 50 ms: every decision fits the 0.1 s bucket.
-            let total = try #require(Self.value(of: "sluice_decision_seconds_count", in: metrics))
-            #expect(Self.value(of: #"sluice_decision_seconds_bucket{le="0.1"}"#, in: metrics) == total, "\(metrics)")
+            // The budget (50 ms) bounds each wait for the missing Redis: the six degraded decisions
+            // wait that long each (a budget of 5 s makes them take 30 s in all). Summed rather than
+            // bucketed: a CI run busy with other tests saw single decisions of 0.1 to 0.6 s.
+            let decisionSeconds = try #require(Self.value(of: "sluice_decision_seconds_sum", in: metrics))
+            #expect(decisionSeconds < 3, "7 decisions took \(decisionSeconds) s: \(metrics)")
             // Only a rule that denies without the store takes the instance out of rotation.
             #expect(try RawHTTPClient(port: admin).get("/readyz").status == (policy == .deny ? 503 : 200))
 
