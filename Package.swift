@@ -47,7 +47,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LatencyProbe",
-            dependencies: ["CSluiceLinux"],
+            dependencies: ["CSluiceLinux", "SluiceNet"],
             path: "Benchmarks/LatencyProbe"
         ),
         .executableTarget(

@@ -14,6 +14,7 @@
 // machine, not the server, when it is as long as the tail).
 import CSluiceLinux
 import Foundation
+import SluiceNet
 
 #if canImport(Glibc)
     import Glibc
@@ -53,12 +54,6 @@ struct Options {
         guard parts.count == 2, let port = UInt16(parts[1]) else { fatalError("--url needs HOST:PORT, got \(url)") }
         return (String(parts[0]), port, path.isEmpty ? "/" : String(path))
     }
-}
-
-func monotonicNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
 /// One keep-alive connection: at most one request in flight, the bytes of its answer so far.
@@ -166,14 +161,14 @@ final class Probe {
         latencies.reserveCapacity(total)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var sent = 0
-        let started = monotonicNanoseconds()
+        let started = MonotonicClock.now()
         let deadline = started + UInt64(options.seconds * 1e9) + 2_000_000_000
         lastAnswer = started
         var previousWake = started
         var longestGap: UInt64 = 0
-        while latencies.count < total && monotonicNanoseconds() < deadline {
+        while latencies.count < total && MonotonicClock.now() < deadline {
             let ready = epoll_wait(epoll, &events, Int32(events.count), 100)
-            let now = monotonicNanoseconds()
+            let now = MonotonicClock.now()
             longestGap = max(longestGap, now - previousWake)
             previousWake = now
             for event in events.prefix(Int(max(0, ready))) {

@@ -54,8 +54,7 @@ public enum RESPEncoder {
         mutating func header(_ type: UInt8, count: Int) {
             frame[position] = type
             position += 1
-            position += DecimalDigits.write(
-                UInt64(count), into: UnsafeMutableBufferPointer(rebasing: frame[position...]))
+            digits(UInt64(count))
             crlf()
         }
 
@@ -64,8 +63,11 @@ public enum RESPEncoder {
                 frame[position] = UInt8(ascii: "-")
                 position += 1
             }
-            position += DecimalDigits.write(
-                value.magnitude, into: UnsafeMutableBufferPointer(rebasing: frame[position...]))
+            digits(value.magnitude)
+        }
+
+        private mutating func digits(_ magnitude: UInt64) {
+            position += DecimalDigits.write(magnitude, into: UnsafeMutableBufferPointer(rebasing: frame[position...]))
         }
 
         mutating func bytes<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
