@@ -48,7 +48,7 @@ func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, form:
                 ranges.append(start..<start + key.utf8.count)
             }
             var count = 0
-            var index = thread * 977
+            var index = (thread * 977) % strings.count
             strings.withUnsafeBufferPointer { strings in
                 bytes.withUnsafeBytes { bytes in
                     while MonotonicClock.now() < deadline {
