@@ -251,7 +251,9 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC.",
         f"Machine: {harness.machine()}. Loopback only; Sluice `--loops {suite.workers}` and nginx "
         f"`worker_processes {suite.workers}`; wrk 1 thread, {suite.connections} connections, {suite.seconds} s per run, "
-        f"{suite.rounds} rounds alternating which side runs first; medians shown. Redis runs on the same machine.",
+        f"{suite.rounds} rounds alternating which side runs first; medians shown. Before each measured run (here and "
+        "in the latency table) the side gets an unmeasured 1 s wrk run, and each Sluice starts from an empty Redis. "
+        "Redis runs on the same machine.",
         "",
         "| scenario | Sluice req/s | peer | peer req/s | ratio | Sluice p50 / p99 ms | peer p50 / p99 ms | note |",
         "|---|---:|---|---:|---:|---:|---:|---|",
