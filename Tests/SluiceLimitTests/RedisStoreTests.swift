@@ -186,6 +186,30 @@ import Testing
         }
     }
 
+    /// A bucket is the string `"<level in token-ms>:<ms of the last take>"`, and its expiry is
+    /// when it would be full again plus the grace. A bucket left as a hash `{level, at}` by an
+    /// earlier Sluice is read as it is and replaced by the string at the next take.
+    @Test func aTokenBucketIsOneStringAndAnOldHashBucketIsReadOnce() async throws {
+        try await Self.withManualClockStore { client, store, time in
+            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(60))
+            let taken = try await store.check(policy: policy, key: "tb:{k}", cost: 3)
+            #expect(taken.allowed && taken.remaining == 7)
+            #expect(try await client.send("GET", "sluice:tb:{k}:tb").string == "420000:1700000000000")
+            // 3 tokens refill in 18 s; the store's grace is an hour.
+            #expect(try await client.send("PTTL", "sluice:tb:{k}:tb").int ?? 0 > 3_600_000 + 17_000)
+
+            // Two tokens left at the current time, in the hash form.
+            _ = try await client.send("HSET", "sluice:tb:{old}:tb", "level", "120000", "at", "1700000000000")
+            _ = try await client.send("PEXPIRE", "sluice:tb:{old}:tb", "60000")
+            let fromHash = try await store.check(policy: policy, key: "tb:{old}", cost: 2)
+            #expect(fromHash.allowed && fromHash.remaining == 0, "\(fromHash)")
+            #expect(try await client.send("GET", "sluice:tb:{old}:tb").string == "0:1700000000000")
+            time.advance(by: .seconds(6))
+            let refilled = try await store.check(policy: policy, key: "tb:{old}", cost: 1)
+            #expect(refilled.allowed && refilled.remaining == 0, "one token refilled in 6 s: \(refilled)")
+        }
+    }
+
     /// Redis evicting one key of a sliding-window log: after 2 units at t and 2 at t + 1 ms, the
     /// check `advance` ms later, costing `cost`, sees `remaining`.
     struct Eviction: Sendable, CustomTestStringConvertible {
