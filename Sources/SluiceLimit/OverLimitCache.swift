@@ -16,7 +16,7 @@ import Synchronization
 /// ```
 public final class OverLimitCache: RateLimitStore {
     private final class Shard: Sendable {
-        let entries = Mutex<[String: Denial]>([:])
+        let entries = Mutex<[ByteKey: Denial]>([:])
     }
 
     private struct Denial {
@@ -88,14 +88,16 @@ public final class OverLimitCache: RateLimitStore {
     }
 
     private func forget(_ key: String) {
+        let key = ByteKey(key)
         _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
     }
 
-    private func shard(_ key: String) -> Shard {
+    private func shard(_ key: ByteKey) -> Shard {
         shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
     }
 
     private func cachedDenial(key: String, cost: Int, now: Int64) -> Decision? {
+        let key = ByteKey(key)
         guard let denial = shard(key).entries.withLock({ $0[key] }), now < denial.untilMilliseconds, cost >= denial.cost
         else { return nil }
         return Decision(
@@ -111,6 +113,7 @@ public final class OverLimitCache: RateLimitStore {
         let denial = Denial(
             untilMilliseconds: now + decision.retryAfterMilliseconds,
             resetUntilMilliseconds: now + decision.resetAfterMilliseconds, cost: cost, limit: decision.limit)
+        let key = ByteKey(key)
         shard(key).entries.withLock { entries in
             if entries.count >= entriesPerShard && entries[key] == nil {
                 entries = entries.filter { $0.value.untilMilliseconds > now }

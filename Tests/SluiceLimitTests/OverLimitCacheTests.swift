@@ -27,6 +27,16 @@ import Testing
         }
     }
 
+    /// A denial is cached for the key's bytes: a key equal to it as text but not as bytes (é as
+    /// one code point, or as e and a combining accent) is another client, and asks the store.
+    @Test func aDenialIsCachedForTheKeysBytesNotForEqualText() async throws {
+        let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 1, window: .seconds(86_400))
+        let limiter = RateLimiter(name: "bytes", policy: policy, store: OverLimitCache(MemoryStore()))
+        #expect(try await limiter.check(key: "caf\u{E9}").allowed)
+        #expect(try await !limiter.check(key: "caf\u{E9}").allowed)
+        #expect(try await limiter.check(key: "cafe\u{301}").allowed, "the other key's denial answered for it")
+    }
+
     @Test func aCachedDenialEndsWhenTheStoreWouldAllowAgain() async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)

@@ -69,20 +69,7 @@ import Testing
                 repeating: ["turn:{k}", "turn:{k}", "turn:{j}", "turn:{k}", "turn:{j}", "turn:{j}"], count: 2
             )
             .flatMap { $0 }
-            let loop = client.loops[0]
-            let decisions = await withCheckedContinuation { (continuation: CheckedContinuation<[Decision], Never>) in
-                loop.execute {
-                    var decisions: [Int: Decision] = [:]
-                    for (index, key) in keys.enumerated() {
-                        store.check(policy: policy, key: key, cost: cost, on: loop) { result in
-                            decisions[index] = try? result.get()
-                            if decisions.count == keys.count {
-                                continuation.resume(returning: keys.indices.map { decisions[$0]! })
-                            }
-                        }
-                    }
-                }
-            }
+            let decisions = await Self.checksInOneLoopTurn(of: keys, policy: policy, cost: cost, store, client)
             let memory = MemoryStore(timeSource: time)
             let expected = keys.map { memory.check(policy: policy, key: $0, cost: cost) }
             #expect(decisions == expected)
@@ -90,6 +77,46 @@ import Testing
             let stats = try server.cli(["INFO", "commandstats"])
             let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=2," : "cmdstat_evalsha:calls=2,"
             #expect(stats.contains(call), "\(stats)")
+        }
+    }
+
+    /// Keys that differ in their bytes are different keys, also when Swift's `String` calls them
+    /// equal: an é written as one code point or as e plus a combining accent is two keys in
+    /// Redis, and checks of both in one loop turn are two calls, not one batch counted on the
+    /// first key.
+    @Test func keysEqualAsTextButNotAsBytesAreNotOneBatch() async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client)
+            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(3_600))
+            let composed = "canonical:{caf\u{E9}}"
+            let decomposed = "canonical:{cafe\u{301}}"
+            #expect(composed == decomposed && Array(composed.utf8) != Array(decomposed.utf8))
+            let decisions = await Self.checksInOneLoopTurn(
+                of: [composed, decomposed], policy: policy, cost: 1, store, client)
+            #expect(decisions.map(\.allowed) == [true, true], "\(decisions)")
+            #expect(try await client.send("DBSIZE").int == 2)
+        }
+    }
+
+    /// The decisions of checks of `keys` made one after another in one turn of the client's loop.
+    private static func checksInOneLoopTurn(
+        of keys: [String], policy: RateLimitPolicy, cost: Int, _ store: RedisStore, _ client: RedisClient
+    ) async -> [Decision] {
+        let loop = client.loops[0]
+        return await withCheckedContinuation { (continuation: CheckedContinuation<[Decision], Never>) in
+            loop.execute {
+                var decisions: [Int: Decision] = [:]
+                for (index, key) in keys.enumerated() {
+                    store.check(policy: policy, key: key, cost: cost, on: loop) { result in
+                        decisions[index] = try? result.get()
+                        if decisions.count == keys.count {
+                            continuation.resume(returning: keys.indices.map { decisions[$0]! })
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -191,24 +218,25 @@ import Testing
     /// earlier Sluice is read as it is and replaced by the string at the next take.
     @Test func aTokenBucketIsOneStringAndAnOldHashBucketIsReadOnce() async throws {
         try await Self.withManualClockStore { client, store, time in
-            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(60))
+            // A token every 6 minutes.
+            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
             let taken = try await store.check(policy: policy, key: "tb:{k}", cost: 3)
             #expect(taken.allowed && taken.remaining == 7)
-            #expect(try await client.send("GET", "sluice:tb:{k}:tb").string == "420000:1700000000000")
-            // 3 tokens refill in 18 s, and the store's grace is an hour: the expiry is an hour and
-            // 18 s, less the real time since the write (allowed up to 6 s on a busy machine).
+            #expect(try await client.send("GET", "sluice:tb:{k}:tb").string == "25200000:1700000000000")
+            // 3 tokens refill in 18 minutes, and the store's grace is an hour: the expiry is an
+            // hour and 18 minutes less the real time since the write (a busy machine took 10 s).
             let ttl = try await client.send("PTTL", "sluice:tb:{k}:tb").int ?? 0
-            #expect((3_600_000 + 12_000)...(3_600_000 + 18_000) ~= ttl, "PTTL \(ttl)")
+            #expect((3_600_000 + 1_020_000)...(3_600_000 + 1_080_000) ~= ttl, "PTTL \(ttl)")
 
             // Two tokens left at the current time, in the hash form.
-            _ = try await client.send("HSET", "sluice:tb:{old}:tb", "level", "120000", "at", "1700000000000")
-            _ = try await client.send("PEXPIRE", "sluice:tb:{old}:tb", "60000")
+            _ = try await client.send("HSET", "sluice:tb:{old}:tb", "level", "7200000", "at", "1700000000000")
+            _ = try await client.send("PEXPIRE", "sluice:tb:{old}:tb", "600000")
             let fromHash = try await store.check(policy: policy, key: "tb:{old}", cost: 2)
             #expect(fromHash.allowed && fromHash.remaining == 0, "\(fromHash)")
             #expect(try await client.send("GET", "sluice:tb:{old}:tb").string == "0:1700000000000")
-            time.advance(by: .seconds(6))
+            time.advance(by: .seconds(360))
             let refilled = try await store.check(policy: policy, key: "tb:{old}", cost: 1)
-            #expect(refilled.allowed && refilled.remaining == 0, "one token refilled in 6 s: \(refilled)")
+            #expect(refilled.allowed && refilled.remaining == 0, "one token refilled in 6 minutes: \(refilled)")
         }
     }
 

@@ -27,10 +27,16 @@ final class CheckBatcher: @unchecked Sendable {
         /// The client's clock when the call carries it (or decides the fixed window's index), else 0.
         var now: Int64
 
-        /// The Redis key alone: the other parts are nearly always the same for one key, and
-        /// hashing them too cost more than the rest of adding a check.
+        /// Equal when every part is, the Redis key byte for byte (see ``ByteKey``).
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.cost == rhs.cost && lhs.limit == rhs.limit && lhs.windowMilliseconds == rhs.windowMilliseconds
+                && lhs.burst == rhs.burst && lhs.now == rhs.now && ByteKey(lhs.redisKey) == ByteKey(rhs.redisKey)
+        }
+
+        /// The Redis key's bytes alone: the other parts are nearly always the same for one key,
+        /// and hashing them too cost more than the rest of adding a check.
         func hash(into hasher: inout Hasher) {
-            hasher.combine(redisKey)
+            hasher.combine(ByteKey(redisKey))
         }
     }
 
