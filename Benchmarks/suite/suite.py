@@ -100,8 +100,8 @@ class Suite:
 
         Each side gets the same unmeasured 1 s wrk run first. nginx runs through the whole suite
         while each Sluice is new, and a new server's first tenth of a second under load is slow on
-        this kind of machine (page faults, new connections): on a fresh nginx as much as on a fresh
-        Sluice, the first 0.2 s at 20k req/s had a p99 of 14 to 20 ms. Unwarmed, a latency row
+        this kind of machine (perf shows page faults in it): on a fresh nginx as much as on a fresh
+        Sluice, the first 0.2 s at 20k req/s had a p99 of 12 to 20 ms. Unwarmed, a latency row
         charged that to Sluice alone. Each Sluice round also starts from an empty Redis, so a
         round's counts do not carry into the next."""
         sluice_runs, peer_runs = [], []
