@@ -49,19 +49,27 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
         /// Writes `name: value`.
         public mutating func append(name: StaticString, value: Int64) {
             write(name)
-            write(": ")
+            write(UInt8(ascii: ":"), UInt8(ascii: " "))
             if value < 0 { write("-") }
             count += DecimalDigits.write(value.magnitude, into: UnsafeMutableBufferPointer(rebasing: storage[count...]))
-            write("\r\n")
+            write(UInt8(ascii: "\r"), UInt8(ascii: "\n"))
         }
 
         /// Writes `name: value`.
         public mutating func append(name: StaticString, value: String) {
             write(name)
-            write(": ")
+            write(UInt8(ascii: ":"), UInt8(ascii: " "))
             var value = value
             value.withUTF8 { write(UnsafeRawBufferPointer($0)) }
-            write("\r\n")
+            write(UInt8(ascii: "\r"), UInt8(ascii: "\n"))
+        }
+
+        /// Writes two bytes (a separator, a line end) by storing them: a copy's call costs more.
+        private mutating func write(_ first: UInt8, _ second: UInt8) {
+            reserve(2)
+            storage[count] = first
+            storage[count + 1] = second
+            count += 2
         }
 
         private mutating func write(_ text: StaticString) {
@@ -96,17 +104,17 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// Adds `name: value`.
     public mutating func append(name: String, value: String) {
         bytes.appendUTF8(name)
-        bytes.appendUTF8(": ")
+        bytes.append(literal: ": ")
         bytes.appendUTF8(value)
-        bytes.appendUTF8("\r\n")
+        bytes.append(literal: "\r\n")
     }
 
     /// Adds `name: value` with the value in decimal.
     public mutating func append(name: String, value: Int64) {
         bytes.appendUTF8(name)
-        bytes.appendUTF8(": ")
+        bytes.append(literal: ": ")
         bytes.appendDecimal(value)
-        bytes.appendUTF8("\r\n")
+        bytes.append(literal: "\r\n")
     }
 
     /// Adds the fields of `other` after these.

@@ -62,16 +62,16 @@ public struct HTTPResponse: Sendable, Equatable {
         buffer.append(contentsOf: extraHeaders.bytes)
         switch framing {
         case .contentLength(let length):
-            buffer.appendUTF8("Content-Length: ")
+            buffer.append(literal: "Content-Length: ")
             buffer.appendDecimal(length)
-            buffer.appendUTF8("\r\n")
+            buffer.append(literal: "\r\n")
         case .chunked:
-            buffer.appendUTF8("Transfer-Encoding: chunked\r\n")
+            buffer.append(literal: "Transfer-Encoding: chunked\r\n")
         case .untilClose:
             break
         }
-        if !keepAlive { buffer.appendUTF8("Connection: close\r\n") }
-        buffer.appendUTF8("\r\n")
+        if !keepAlive { buffer.append(literal: "Connection: close\r\n") }
+        buffer.append(literal: "\r\n")
     }
 }
 
@@ -125,10 +125,10 @@ public enum HTTPStatus {
     }
 
     private static func writeStatusLine(_ status: Int, to buffer: inout [UInt8]) {
-        buffer.appendUTF8("HTTP/1.1 ")
+        buffer.append(literal: "HTTP/1.1 ")
         buffer.appendDecimal(status)
         buffer.append(UInt8(ascii: " "))
         buffer.appendUTF8(reason(status))
-        buffer.appendUTF8("\r\n")
+        buffer.append(literal: "\r\n")
     }
 }

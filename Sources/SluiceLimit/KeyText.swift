@@ -17,10 +17,10 @@ enum KeyText {
         let digits = number.map { DecimalDigits.count($0.magnitude) } ?? 0
         let count = first.utf8.count + second.utf8.count + third.utf8.count + fourth.utf8.count + sign + digits
         return String(unsafeUninitializedCapacity: count) { key in
-            var end = key[...].initialize(fromContentsOf: first.utf8)
-            end = key[end...].initialize(fromContentsOf: second.utf8)
-            end = key[end...].initialize(fromContentsOf: third.utf8)
-            end = key[end...].initialize(fromContentsOf: fourth.utf8)
+            var end = copy(first, to: key, at: 0)
+            end = copy(second, to: key, at: end)
+            end = copy(third, to: key, at: end)
+            end = copy(fourth, to: key, at: end)
             guard let number else { return end }
             if sign == 1 {
                 key[end] = UInt8(ascii: "-")
@@ -28,5 +28,16 @@ enum KeyText {
             }
             return end + DecimalDigits.write(number.magnitude, into: UnsafeMutableBufferPointer(rebasing: key[end...]))
         }
+    }
+
+    /// Copies `part`'s UTF-8 bytes into `key` at `offset` with one `memcpy` (a native string's
+    /// bytes are contiguous, a small one's copied to the stack first), where initializing from
+    /// the UTF-8 view walks it; returns where the copy ends.
+    @inline(__always)
+    private static func copy(_ part: String, to key: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        let copied = part.utf8.withContiguousStorageIfAvailable { bytes in
+            UnsafeMutableBufferPointer(rebasing: key[offset...]).initialize(fromContentsOf: bytes)
+        }
+        return offset + (copied ?? key[offset...].initialize(fromContentsOf: part.utf8) - offset)
     }
 }

@@ -3,7 +3,7 @@
 ///
 /// ```swift
 /// var bytes: [UInt8] = []
-/// bytes.appendUTF8("Content-Length: ")
+/// bytes.append(literal: "Content-Length: ")
 /// bytes.appendDecimal(1_024)
 /// // bytes == Array("Content-Length: 1024".utf8)
 /// ```
@@ -16,6 +16,14 @@ extension Array where Element == UInt8 {
         if appended == nil {
             append(contentsOf: text.utf8)
         }
+    }
+
+    /// Appends a literal's UTF-8 bytes, copied from the program's constant data: none of the
+    /// checks a `String` needs before its bytes can be copied (field names and separators, written
+    /// for every response).
+    @inlinable
+    public mutating func append(literal text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
     }
 
     /// Appends the decimal text of `value` (`-12` → `-12`).

@@ -53,7 +53,7 @@ extension HTTPServerConnection {
     /// Once an answer has started without a consumer, the body is read only to be dropped.
     func dropUndecidedBody() {
         guard bodyConsumer == nil, !bufferedBody.isEmpty else { return }
-        bufferedBody = []
+        bufferedBody.removeAll(keepingCapacity: true)
         bufferedBodyBytes = 0
         resumeReading()
     }

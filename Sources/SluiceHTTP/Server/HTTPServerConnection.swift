@@ -275,7 +275,8 @@ final class HTTPServerConnection: EventHandler {
         answerComplete = false
         heldResponse = nil
         bodyConsumer = nil
-        bufferedBody = []
+        // Kept for the next request: a request without a body still buffers its end.
+        bufferedBody.removeAll(keepingCapacity: true)
         bufferedBodyBytes = 0
         bodyPaused = false
         streamedFraming = nil

@@ -16,10 +16,12 @@ final class CheckBatcher: @unchecked Sendable {
     /// Sends one batch of `count` checks; answers with their decisions in order, or one failure.
     typealias Send = (_ count: Int, _ answer: @escaping (Result<[Decision], RateLimitError>) -> Void) -> Void
 
-    /// Everything that shapes a batch's call; checks with equal keys share one.
+    /// Everything that shapes a batch's call; checks with equal keys share one. The Redis key is
+    /// not part of it but made from it, once per batch rather than once per check.
     struct Key: Hashable {
-        /// The Redis key the call updates.
-        var redisKey: String
+        /// The caller's key, which the Redis key extends.
+        var key: String
+        var algorithm: RateLimitAlgorithm
         var cost: Int
         var limit: Int
         var windowMilliseconds: Int64
@@ -27,16 +29,17 @@ final class CheckBatcher: @unchecked Sendable {
         /// The client's clock when the call carries it (or decides the fixed window's index), else 0.
         var now: Int64
 
-        /// Equal when every part is, the Redis key byte for byte (see ``ByteKey``).
+        /// Equal when every part is, the key byte for byte (see ``ByteKey``).
         static func == (lhs: Key, rhs: Key) -> Bool {
-            lhs.cost == rhs.cost && lhs.limit == rhs.limit && lhs.windowMilliseconds == rhs.windowMilliseconds
-                && lhs.burst == rhs.burst && lhs.now == rhs.now && ByteKey(lhs.redisKey) == ByteKey(rhs.redisKey)
+            lhs.algorithm == rhs.algorithm && lhs.cost == rhs.cost && lhs.limit == rhs.limit
+                && lhs.windowMilliseconds == rhs.windowMilliseconds && lhs.burst == rhs.burst && lhs.now == rhs.now
+                && ByteKey(lhs.key) == ByteKey(rhs.key)
         }
 
-        /// The Redis key's bytes alone: the other parts are nearly always the same for one key,
-        /// and hashing them too cost more than the rest of adding a check.
+        /// The key's bytes alone: the other parts are nearly always the same for one key, and
+        /// hashing them too cost more than the rest of adding a check.
         func hash(into hasher: inout Hasher) {
-            hasher.combine(ByteKey(redisKey))
+            hasher.combine(ByteKey(key))
         }
     }
 
@@ -57,13 +60,16 @@ final class CheckBatcher: @unchecked Sendable {
 
     private struct Batch {
         let key: Key
+        /// The Redis key the call updates, for the message of a timeout.
+        let redisKey: String
         let send: Send
         /// Set by the first budgeted check: every check of a batch starts in the same loop turn.
         var deadline: Deadline?
         var waiters: [Waiter]
 
-        init(key: Key, send: @escaping Send) {
+        init(key: Key, redisKey: String, send: @escaping Send) {
             self.key = key
+            self.redisKey = redisKey
             self.send = send
             // A batch gathers as many checks as one loop turn reads; a few growth steps saved.
             waiters = []
@@ -97,21 +103,24 @@ final class CheckBatcher: @unchecked Sendable {
         self.loop = loop
     }
 
-    /// Adds a check to the batch of `key`; the batch goes out with `send` at the end of this loop
-    /// turn. With a `budget`, the check fails if the call has not answered within it.
+    /// Adds a check to the batch of `key`; the batch goes out at the end of this loop turn with
+    /// the `Send` that `send` makes for it from its Redis key. With a `budget`, the check fails if
+    /// the call has not answered within it. `redisKey` and `send` are called for a new batch only.
     ///
     /// A check of the key of the batch before it (a hot key: every check of a turn, when one rule
     /// keys on something all clients share) joins that batch after comparing the keys, without
     /// hashing.
     func add(
-        batch key: Key, budget: Budget?, send: @autoclosure () -> Send, completion: @escaping Completion
+        batch key: Key, redisKey: @autoclosure () -> String, budget: Budget?, send: (_ redisKey: String) -> Send,
+        completion: @escaping Completion
     ) {
         if batches.isEmpty { loop.afterTick { [self] in flush() } }
         var index = batches.count - 1
         if index < 0 || batches[index].key != key {
             index = Self.claim(&batchIndexes[key, default: batches.count])
             if index == batches.count {
-                batches.append(Batch(key: key, send: send()))
+                let redisKey = redisKey()
+                batches.append(Batch(key: key, redisKey: redisKey, send: send(redisKey)))
             }
         }
         batches[index].add(Waiter(completion: completion, budgeted: budget != nil), deadline: deadline(of: budget))
@@ -140,7 +149,7 @@ final class CheckBatcher: @unchecked Sendable {
         swap(&batches, &flushing)
         batchIndexes.removeAll(keepingCapacity: true)
         for batch in flushing {
-            start(batch.send, waiters: batch.waiters, deadline: batch.deadline, redisKey: batch.key.redisKey)
+            start(batch.send, waiters: batch.waiters, deadline: batch.deadline, redisKey: batch.redisKey)
         }
         flushing.removeAll(keepingCapacity: true)
     }

@@ -108,14 +108,14 @@ public final class RedisStore: RateLimitStore {
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGraceMilliseconds)
         let batcher = batcher(for: router)
-        // Errors name the Redis key, which is built for every check anyway.
+        // A batch builds its Redis key once; its errors name it.
         switch policy.algorithm {
         case .fixedWindow:
             let index = now / window
-            let counter = redisKey(key, .fixedWindow, windowIndex: index)
             let left = (index + 1) * window - now
             guard cost == 1 else {
                 // A script, so that a denied request takes nothing; it decides one check.
+                let counter = redisKey(key, .fixedWindow, windowIndex: index)
                 return batcher.sendAlone(
                     redisKey: counter, budget: decisionBudget,
                     send: { _, answer in
@@ -134,62 +134,67 @@ public final class RedisStore: RateLimitStore {
             let expiry = left + expiryGraceMilliseconds
             batcher.add(
                 batch: .init(
-                    redisKey: counter, cost: 1, limit: policy.limit, windowMilliseconds: 0, burst: 0, now: now),
-                budget: decisionBudget,
-                send: { count, answer in
-                    router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
-                        answer(
-                            Self.integer(from: result, key: counter).map { last in
-                                (0..<count).map { offset in
-                                    Self.fixedWindowDecision(
-                                        count: last - Int64(count - offset) + 1, policy: policy, left: left, now: now)
-                                }
-                            })
+                    key: key, algorithm: .fixedWindow, cost: 1, limit: policy.limit, windowMilliseconds: window,
+                    burst: 0, now: now),
+                redisKey: redisKey(key, .fixedWindow, windowIndex: index), budget: decisionBudget,
+                send: { counter in
+                    { count, answer in
+                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
+                            answer(
+                                Self.integer(from: result, key: counter).map { last in
+                                    (0..<count).map { offset in
+                                        Self.fixedWindowDecision(
+                                            count: last - Int64(count - offset) + 1, policy: policy, left: left,
+                                            now: now)
+                                    }
+                                })
+                        }
+                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
                     }
-                    router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
                 }, completion: completion)
         case .slidingWindow:
-            let log = redisKey(key, .slidingWindow)
             let prefix = prefix
             // The call's arguments are built in `send`, once per batch rather than per check.
             batcher.add(
                 batch: .init(
-                    redisKey: log, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: 0, now: clientNow
-                ),
-                budget: decisionBudget,
-                send: { count, answer in
-                    router.evalScript(
-                        RedisLimitScripts.slidingWindow,
-                        keys: [.string(log), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))],
-                        arguments: [
-                            scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)), grace,
-                            .integer(Int64(count)),
-                        ], timeout: timeout
-                    ) { result in
-                        answer(
-                            Self.slidingWindowDecisions(
-                                from: result, count: count, cost: cost, policy: policy, key: log))
+                    key: key, algorithm: .slidingWindow, cost: cost, limit: policy.limit, windowMilliseconds: window,
+                    burst: 0, now: clientNow),
+                redisKey: redisKey(key, .slidingWindow), budget: decisionBudget,
+                send: { log in
+                    { count, answer in
+                        router.evalScript(
+                            RedisLimitScripts.slidingWindow,
+                            keys: [.string(log), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))],
+                            arguments: [
+                                scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(cost)),
+                                grace, .integer(Int64(count)),
+                            ], timeout: timeout
+                        ) { result in
+                            answer(
+                                Self.slidingWindowDecisions(
+                                    from: result, count: count, cost: cost, policy: policy, key: log))
+                        }
                     }
                 }, completion: completion)
         case .tokenBucket:
-            let bucket = redisKey(key, .tokenBucket)
             batcher.add(
                 batch: .init(
-                    redisKey: bucket, cost: cost, limit: policy.limit, windowMilliseconds: window, burst: policy.burst,
-                    now: clientNow),
-                budget: decisionBudget,
-                send: { count, answer in
-                    router.evalScript(
-                        RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
-                        arguments: [
-                            scriptNow, .integer(Int64(policy.limit)), .integer(window), .integer(Int64(policy.burst)),
-                            .integer(Int64(cost)), grace, .integer(Int64(count)),
-                        ], timeout: timeout
-                    ) { result in
-                        answer(
-                            Self.tokenBucketDecisions(
-                                from: result, count: count, cost: cost, policy: policy, key: bucket)
-                        )
+                    key: key, algorithm: .tokenBucket, cost: cost, limit: policy.limit, windowMilliseconds: window,
+                    burst: policy.burst, now: clientNow),
+                redisKey: redisKey(key, .tokenBucket), budget: decisionBudget,
+                send: { bucket in
+                    { count, answer in
+                        router.evalScript(
+                            RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
+                            arguments: [
+                                scriptNow, .integer(Int64(policy.limit)), .integer(window),
+                                .integer(Int64(policy.burst)), .integer(Int64(cost)), grace, .integer(Int64(count)),
+                            ], timeout: timeout
+                        ) { result in
+                            answer(
+                                Self.tokenBucketDecisions(
+                                    from: result, count: count, cost: cost, policy: policy, key: bucket))
+                        }
                     }
                 }, completion: completion)
         }

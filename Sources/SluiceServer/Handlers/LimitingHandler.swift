@@ -227,7 +227,9 @@ public final class LimitingHandler: HTTPRequestHandler {
             return
         }
         let fields = RateLimitHeaders.fields(
-            for: tightest.decision, rule: rules[tightest.index], nowMilliseconds: now, style: headerStyle)
+            for: tightest.decision, ruleName: rules[tightest.index].name,
+            windowMilliseconds: rules[tightest.index].policy.windowMilliseconds, nowMilliseconds: now,
+            style: headerStyle)
         allowedAnswer.handle(checks.request, responder: checks.responder.addingHeaders(fields))
     }
 }

@@ -20,7 +20,7 @@ enum RateLimitedResponse {
         body.appendUTF8(rule.name)
         body.appendUTF8(#"","retry_after":"#)
         body.appendDecimal(RateLimitHeaders.retryAfterSeconds(decision))
-        body.appendUTF8("}\n")
+        body.append(literal: "}\n")
         return HTTPResponse(status: 429, headers: headers, body: body)
     }
 }

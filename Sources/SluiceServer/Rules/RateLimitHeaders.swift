@@ -28,10 +28,21 @@ public enum RateLimitHeaders {
     public static func fields(
         for decision: Decision, rule: Rule, nowMilliseconds: Int64, style: RateLimitHeaderStyle
     ) -> HTTPFieldLines {
+        fields(
+            for: decision, ruleName: rule.name, windowMilliseconds: rule.policy.windowMilliseconds,
+            nowMilliseconds: nowMilliseconds, style: style)
+    }
+
+    /// The fields of ``fields(for:rule:nowMilliseconds:style:)`` from the two parts of the rule
+    /// they use: the server reads them in place, where taking a rule out of the rules copies it.
+    static func fields(
+        for decision: Decision, ruleName: String, windowMilliseconds: Int64, nowMilliseconds: Int64,
+        style: RateLimitHeaderStyle
+    ) -> HTTPFieldLines {
         let resetSeconds = secondsRoundedUp(milliseconds: decision.resetAfterMilliseconds)
         let reset = style.resetAsDelta ? resetSeconds : (nowMilliseconds + 999) / 1000 + resetSeconds
         // Names, separators and numbers of at most 20 digits; the draft fields add the rule's name twice.
-        let capacity = 200 + (style.draftFields ? 2 * rule.name.utf8.count + 160 : 0)
+        let capacity = 200 + (style.draftFields ? 2 * ruleName.utf8.count + 160 : 0)
         return HTTPFieldLines(capacity: capacity) { fields in
             fields.append(name: "X-RateLimit-Limit", value: Int64(decision.limit))
             fields.append(name: "X-RateLimit-Remaining", value: Int64(decision.remaining))
@@ -40,9 +51,9 @@ public enum RateLimitHeaders {
                 fields.append(name: "Retry-After", value: retryAfterSeconds(decision))
             }
             if style.draftFields {
-                let window = max(1, secondsRoundedUp(milliseconds: rule.policy.windowMilliseconds))
-                fields.append(name: "RateLimit-Policy", value: "\"\(rule.name)\";q=\(decision.limit);w=\(window)")
-                fields.append(name: "RateLimit", value: "\"\(rule.name)\";r=\(decision.remaining);t=\(resetSeconds)")
+                let window = max(1, secondsRoundedUp(milliseconds: windowMilliseconds))
+                fields.append(name: "RateLimit-Policy", value: "\"\(ruleName)\";q=\(decision.limit);w=\(window)")
+                fields.append(name: "RateLimit", value: "\"\(ruleName)\";r=\(decision.remaining);t=\(resetSeconds)")
             }
         }
     }
