@@ -16,6 +16,14 @@ import Testing
         #expect(RuleMatch(host: "::1").matches(method: "GET", host: "[::1]:8080", path: "/"))
     }
 
+    @Test func onlyTheDefaultMatchCoversEveryPath() {
+        #expect(RuleMatch().coversEveryPath)
+        #expect(!RuleMatch(methods: ["GET"]).coversEveryPath)
+        #expect(!RuleMatch(host: "example.com").coversEveryPath)
+        #expect(!RuleMatch(pathPrefix: "/api").coversEveryPath)
+        #expect(!RuleMatch(pathPrefix: "").coversEveryPath)
+    }
+
     private func address(_ text: String) -> SocketAddress { try! SocketAddress(ip: text, port: 40000) }
 
     @Test func believesForwardingHeadersOnlyFromTrustedProxies() throws {

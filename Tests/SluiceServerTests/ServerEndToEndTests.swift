@@ -174,6 +174,29 @@ import Testing
         }
     }
 
+    /// The default match covers every path that starts with `/` and nothing else (the server
+    /// checks it by the path's first byte); a rule with a prefix covers only its paths.
+    @Test func theDefaultMatchCoversEveryPathAndNotAnAsteriskTarget() async throws {
+        let rules = [
+            Rule(name: "all", policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 100, window: .seconds(60))),
+            Rule(
+                name: "search", match: RuleMatch(pathPrefix: "/search"),
+                policy: try RateLimitPolicy(algorithm: .fixedWindow, limit: 50, window: .seconds(60))),
+        ]
+        try await Self.withApp(rules: rules) { _, port, _ in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/").header("X-RateLimit-Remaining") == "99")
+            #expect(try client.get("/other?q=1").header("X-RateLimit-Remaining") == "98")
+            // Both rules count; the answer shows the one with the least remaining.
+            #expect(try client.get("/search").header("X-RateLimit-Limit") == "50")
+            try client.send("OPTIONS * HTTP/1.1\r\nHost: test\r\n\r\n")
+            let asterisk = try client.readResponse()
+            #expect(asterisk.status == 200)
+            #expect(asterisk.header("X-RateLimit-Limit") == nil, "no rule covers the asterisk target")
+            #expect(try client.get("/").header("X-RateLimit-Remaining") == "96")
+        }
+    }
+
     /// Redis down: ready but degraded while every rule still serves by its policy; not ready
     /// once a rule denies without the store.
     @Test func readinessFollowsTheStoreAndTheRulesFailurePolicies() async throws {

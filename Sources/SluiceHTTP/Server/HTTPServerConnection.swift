@@ -276,7 +276,7 @@ final class HTTPServerConnection: EventHandler {
         heldResponse = nil
         bodyConsumer = nil
         // Kept for the next request: a request without a body still buffers its end.
-        bufferedBody.removeAll(keepingCapacity: true)
+        if !bufferedBody.isEmpty { bufferedBody.removeAll(keepingCapacity: true) }
         bufferedBodyBytes = 0
         bodyPaused = false
         streamedFraming = nil

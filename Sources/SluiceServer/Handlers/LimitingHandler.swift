@@ -26,6 +26,9 @@ public final class LimitingHandler: HTTPRequestHandler {
     private let allowedAnswer: any HTTPRequestHandler
     /// `metrics`' counters of each rule, by the rule's index.
     private let counters: [ServerMetrics.RuleCounters]
+    /// Whether each rule has the default match (``RuleMatch/coversEveryPath``), by the rule's
+    /// index: reading a rule's match out of ``rules`` retains and releases its strings.
+    private let coversEveryPath: [Bool]
 
     /// A handler for `configuration`'s rules on `store`; allowed requests go to `allowedAnswer`;
     /// `localStore` decides for rules whose policy is ``StoreFailurePolicy/local`` while `store` fails.
@@ -36,6 +39,7 @@ public final class LimitingHandler: HTTPRequestHandler {
         self.localStore = localStore
         self.rules = configuration.rules
         self.counters = configuration.rules.map { metrics.counters(forRule: $0.name) }
+        self.coversEveryPath = configuration.rules.map(\.match.coversEveryPath)
         self.store = store
         self.clientAddresses = configuration.clientAddresses
         self.headerStyle = configuration.headerStyle
@@ -100,7 +104,9 @@ public final class LimitingHandler: HTTPRequestHandler {
     private func nextMatch(from index: Int, _ head: HTTPRequestHead) -> Int? {
         // By index: iterating the slice copied every rule it passed.
         for candidate in index..<rules.count
-        where rules[candidate].match.matches(method: head.method, host: head.host, path: head.path) {
+        where coversEveryPath[candidate]
+            ? head.path.utf8.first == UInt8(ascii: "/") : rules[candidate].match.matches(head)
+        {
             return candidate
         }
         return nil

@@ -1,3 +1,5 @@
+import SluiceHTTP
+
 /// Which requests a rule applies to: methods, host, and a path prefix. Empty parts match everything.
 ///
 /// ```swift
@@ -11,6 +13,10 @@ public struct RuleMatch: Sendable, Hashable {
     public var host: String?
     /// The path must start with this; `/` means any.
     public var pathPrefix: String
+
+    /// True for the default match, which covers every request whose path starts with `/`: the
+    /// server then checks the path's first byte, and reads nothing else of the rule.
+    var coversEveryPath: Bool { methods.isEmpty && host == nil && pathPrefix == "/" }
 
     /// A match on the given parts.
     public init(methods: Set<String> = [], host: String? = nil, pathPrefix: String = "/") {
@@ -26,6 +32,17 @@ public struct RuleMatch: Sendable, Hashable {
             guard let requestHost, Self.hostName(requestHost) == host else { return false }
         }
         return path.hasPrefix(pathPrefix)
+    }
+
+    /// True when `head`'s request is covered: ``matches(method:host:path:)`` with the head's
+    /// parts read in place, where passing them as arguments retained and released each of them
+    /// (this runs for every request and rule).
+    func matches(_ head: HTTPRequestHead) -> Bool {
+        if !methods.isEmpty && !methods.contains(head.method) { return false }
+        if let host {
+            guard let requestHost = head.host, Self.hostName(requestHost) == host else { return false }
+        }
+        return head.path.hasPrefix(pathPrefix)
     }
 
     /// `Example.com:8080` → `example.com`; `[::1]:80` → `::1`.
