@@ -28,32 +28,57 @@ struct Options {
     var seconds = 5.0
     var connections = 64
 
+    static let usage = "usage: LatencyProbe --url http://HOST:PORT/PATH --rate N --seconds S [--connections N]"
+
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
         while let flag = iterator.next() {
-            let value = iterator.next() ?? ""
+            if flag == "--help" {
+                print(Self.usage)
+                exit(0)
+            }
+            guard let value = iterator.next() else { Self.fail("\(flag) needs a value") }
             switch flag {
             case "--url": (host, port, path) = Options.parse(url: value)
-            case "--rate": rate = Double(value) ?? rate
-            case "--seconds": seconds = Double(value) ?? seconds
-            case "--connections": connections = Int(value) ?? connections
-            default: fatalError("unknown flag \(flag); flags: --url --rate --seconds --connections")
+            case "--rate": rate = Self.number(value, of: flag)
+            case "--seconds": seconds = Self.number(value, of: flag)
+            case "--connections": connections = Int(Self.number(value, of: flag))
+            default: Self.fail("unknown flag \(flag)")
             }
         }
-        precondition(rate > 0 && seconds > 0 && connections > 0, "rate, seconds and connections must be positive")
-        precondition(rate * seconds >= 1, "rate × seconds must offer at least one request")
+        guard rate > 0 && seconds > 0 && connections > 0 else {
+            Self.fail("rate, seconds and connections must be positive")
+        }
+        guard rate * seconds >= 1 else { Self.fail("rate × seconds must offer at least one request") }
     }
 
     /// `http://HOST:PORT/PATH` with a numeric IPv4 host: the probe talks to loopback only.
     static func parse(url: String) -> (String, UInt16, String) {
-        guard url.hasPrefix("http://") else { fatalError("--url must start with http://, got \(url)") }
+        guard url.hasPrefix("http://") else { fail("--url must start with http://, got \(url)") }
         let rest = url.dropFirst("http://".count)
         let authority = rest.prefix { $0 != "/" }
         let path = rest.dropFirst(authority.count)
         let parts = authority.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]) else { fatalError("--url needs HOST:PORT, got \(url)") }
+        guard parts.count == 2, let port = UInt16(parts[1]) else { fail("--url needs HOST:PORT, got \(url)") }
         return (String(parts[0]), port, path.isEmpty ? "/" : String(path))
     }
+
+    private static func number(_ text: String, of flag: String) -> Double {
+        guard let value = Double(text), value.isFinite else { fail("\(flag) needs a number, got \(text)") }
+        return value
+    }
+
+    /// Says what is wrong and how to call the probe, and exits with status 2.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("LatencyProbe: \(message)\n\(usage)\n".utf8))
+        exit(2)
+    }
+}
+
+/// Says why the probe cannot go on (the server, not the command line), and exits with status 1.
+func giveUp(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("LatencyProbe: \(message)\n".utf8))
+    exit(1)
 }
 
 /// One keep-alive connection: at most one request in flight, the bytes of its answer so far.
@@ -78,7 +103,7 @@ func completeAnswer(in bytes: [UInt8]) -> (status: Int, length: Int)? {
     while let lineEnd = bytes[lineStart...].firstIndex(of: lf) {
         if lineEnd == lineStart + 1 && bytes[lineStart] == cr {
             guard let bodyLength else {
-                fatalError("an answer without Content-Length: the probe times only Content-Length answers")
+                giveUp("an answer without Content-Length: the probe times only Content-Length answers")
             }
             let length = lineEnd + 1 + bodyLength
             return bytes.count >= length ? (status, length) : nil
@@ -106,14 +131,14 @@ func connect(host: String, port: UInt16) -> Int32 {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
     guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-        fatalError("--url needs an IPv4 address, got \(host)")
+        Options.fail("--url needs an IPv4 address, got \(host)")
     }
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    guard connected == 0 else { fatalError("cannot connect to \(host):\(port): errno \(errno)") }
+    guard connected == 0 else { giveUp("cannot connect to \(host):\(port): errno \(errno)") }
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -236,7 +261,7 @@ final class Probe {
 
     /// The latency below which `fraction` of the answers came, in milliseconds; `latencies` sorted.
     func percentile(_ fraction: Double) -> Double {
-        guard !latencies.isEmpty else { fatalError("no request was answered: is the server at \(options.port) up?") }
+        guard !latencies.isEmpty else { giveUp("no request was answered: is the server at \(options.port) up?") }
         let rank = Int((Double(latencies.count) * fraction).rounded(.up)) - 1
         return Double(latencies[min(latencies.count - 1, max(0, rank))]) / 1_000
     }
