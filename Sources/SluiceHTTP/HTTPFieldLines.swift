@@ -50,8 +50,7 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
         public mutating func append(name: StaticString, value: Int64) {
             write(name)
             write(UInt8(ascii: ":"), UInt8(ascii: " "))
-            if value < 0 { write("-") }
-            count += DecimalDigits.write(value.magnitude, into: UnsafeMutableBufferPointer(rebasing: storage[count...]))
+            count += DecimalDigits.write(signed: value, into: UnsafeMutableBufferPointer(rebasing: storage[count...]))
             write(UInt8(ascii: "\r"), UInt8(ascii: "\n"))
         }
 

@@ -28,18 +28,13 @@ extension Array where Element == UInt8 {
 
     /// Appends the decimal text of `value` (`-12` → `-12`).
     public mutating func appendDecimal(_ value: Int64) {
-        if value < 0 {
-            append(UInt8(ascii: "-"))
-        }
-        let magnitude = value.magnitude
-        if magnitude < 10 {  // lengths and small arguments: the common case
-            append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
+        if (0..<10).contains(value) {  // lengths and small arguments: the common case
+            append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
             return
         }
-        // Into a stack buffer as long as the longest Int64, then appended at once.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            let count = DecimalDigits.write(magnitude, into: digits)
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<count]))
+        // Into a stack buffer as long as the longest Int64 with its sign, then appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { text in
+            append(contentsOf: UnsafeBufferPointer(rebasing: text[..<DecimalDigits.write(signed: value, into: text)]))
         }
     }
 
@@ -76,6 +71,22 @@ public enum DecimalDigits {
         return count
     }
 
+    /// How many bytes the decimal text of `value` takes, with its `-` when it is negative.
+    @inlinable
+    public static func count(signed value: Int64) -> Int {
+        count(value.magnitude) + (value < 0 ? 1 : 0)
+    }
+
+    /// Writes the decimal text of `value`, `-` first when it is negative, at the start of
+    /// `buffer`, which must hold ``count(signed:)`` bytes; returns how many it wrote.
+    @inlinable
+    public static func write(signed value: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard value < 0 else { return write(value.magnitude, into: buffer) }
+        precondition(!buffer.isEmpty, "no room for the sign of \(value)")
+        buffer[0] = UInt8(ascii: "-")
+        return 1 + write(value.magnitude, into: UnsafeMutableBufferPointer(rebasing: buffer[1...]))
+    }
+
     /// Writes the digits of `magnitude` at the start of `buffer`, which must hold
     /// ``count(_:)`` bytes, and returns how many it wrote.
     public static func write(_ magnitude: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
@@ -95,5 +106,25 @@ public enum DecimalDigits {
             buffer[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
         }
         return length
+    }
+}
+
+extension UnsafeMutableBufferPointer where Element == UInt8 {
+    /// Initializes the bytes from `offset` on with `bytes` and returns where they end: one
+    /// `memcpy` when their storage is contiguous (a native string's UTF-8, a small one's copied
+    /// to the stack first; an array), where initializing from a string's UTF-8 view walks it.
+    ///
+    /// ```swift
+    /// withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { buffer in
+    ///     let end = buffer.initialize(at: 0, from: "key:".utf8)  // 4
+    ///     _ = buffer.initialize(at: end, from: [UInt8(ascii: "7")])  // 5
+    /// }
+    /// ```
+    @inlinable
+    public func initialize<Bytes: Collection<UInt8>>(at offset: Int, from bytes: Bytes) -> Int {
+        let copied = bytes.withContiguousStorageIfAvailable { source in
+            UnsafeMutableBufferPointer(rebasing: self[offset...]).initialize(fromContentsOf: source)
+        }
+        return copied.map { offset + $0 } ?? self[offset...].initialize(fromContentsOf: bytes)
     }
 }

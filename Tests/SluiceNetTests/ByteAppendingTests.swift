@@ -34,4 +34,26 @@ import Testing
             #expect(String(decoding: written, as: UTF8.self) == String(value))
         }
     }
+
+    @Test(arguments: [0, 9, 10, -1, -9, -10, -1_024, Int64.max, Int64.min])
+    func signedDecimalsAreCountedAndWrittenWithTheirSign(_ value: Int64) {
+        #expect(DecimalDigits.count(signed: value) == String(value).count)
+        let written = [UInt8](unsafeUninitializedCapacity: 20) { buffer, count in
+            count = DecimalDigits.write(signed: value, into: buffer)
+        }
+        #expect(String(decoding: written, as: UTF8.self) == String(value))
+    }
+
+    @Test func literalsAndPartsAreCopiedWhole() {
+        var bytes: [UInt8] = [0]
+        bytes.append(literal: "Content-Length: ")
+        #expect(bytes == [0] + Array("Content-Length: ".utf8))
+        // Contiguous (a string's UTF-8, an array) and not (a lazy view), one after another.
+        let written = [UInt8](unsafeUninitializedCapacity: 64) { buffer, count in
+            count = buffer.initialize(at: 0, from: "a string longer than fifteen".utf8)
+            count = buffer.initialize(at: count, from: Array("|é|".utf8))
+            count = buffer.initialize(at: count, from: "xyz".utf8.lazy.map { $0 - 32 })
+        }
+        #expect(String(decoding: written, as: UTF8.self) == "a string longer than fifteen|é|XYZ")
+    }
 }

@@ -54,32 +54,17 @@ public enum RESPEncoder {
         mutating func header(_ type: UInt8, count: Int) {
             frame[position] = type
             position += 1
-            digits(UInt64(count))
+            decimal(Int64(count))
             crlf()
         }
 
         mutating func decimal(_ value: Int64) {
-            if value < 0 {
-                frame[position] = UInt8(ascii: "-")
-                position += 1
-            }
-            digits(value.magnitude)
-        }
-
-        private mutating func digits(_ magnitude: UInt64) {
-            position += DecimalDigits.write(magnitude, into: UnsafeMutableBufferPointer(rebasing: frame[position...]))
+            position += DecimalDigits.write(
+                signed: value, into: UnsafeMutableBufferPointer(rebasing: frame[position...]))
         }
 
         mutating func bytes<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
-            // A native string's or an array's bytes are contiguous: one copy.
-            let copied: Int? = bytes.withContiguousStorageIfAvailable { source in
-                UnsafeMutableBufferPointer(rebasing: frame[position...]).initialize(fromContentsOf: source)
-            }
-            if let copied {
-                position += copied
-            } else {
-                position = frame[position...].initialize(fromContentsOf: bytes)
-            }
+            position = frame.initialize(at: position, from: bytes)
         }
 
         mutating func crlf() {
@@ -210,7 +195,7 @@ public enum RESPArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expres
         switch self {
         case .string(let text): text.utf8.count
         case .bytes(let bytes): bytes.count
-        case .integer(let value): DecimalDigits.count(value.magnitude) + (value < 0 ? 1 : 0)
+        case .integer(let value): DecimalDigits.count(signed: value)
         }
     }
 

@@ -105,7 +105,8 @@ public final class LimitingHandler: HTTPRequestHandler {
         // By index: iterating the slice copied every rule it passed.
         for candidate in index..<rules.count
         where coversEveryPath[candidate]
-            ? head.path.utf8.first == UInt8(ascii: "/") : rules[candidate].match.matches(head)
+            ? head.path.utf8.first == UInt8(ascii: "/")
+            : rules[candidate].match.matches(method: head.method, host: head.host, path: head.path)
         {
             return candidate
         }

@@ -1,5 +1,3 @@
-import SluiceHTTP
-
 /// Which requests a rule applies to: methods, host, and a path prefix. Empty parts match everything.
 ///
 /// ```swift
@@ -32,17 +30,6 @@ public struct RuleMatch: Sendable, Hashable {
             guard let requestHost, Self.hostName(requestHost) == host else { return false }
         }
         return path.hasPrefix(pathPrefix)
-    }
-
-    /// True when `head`'s request is covered: ``matches(method:host:path:)`` with the head's
-    /// parts read in place, where passing them as arguments retained and released each of them
-    /// (this runs for every request and rule).
-    func matches(_ head: HTTPRequestHead) -> Bool {
-        if !methods.isEmpty && !methods.contains(head.method) { return false }
-        if let host {
-            guard let requestHost = head.host, Self.hostName(requestHost) == host else { return false }
-        }
-        return head.path.hasPrefix(pathPrefix)
     }
 
     /// `Example.com:8080` → `example.com`; `[::1]:80` → `::1`.
