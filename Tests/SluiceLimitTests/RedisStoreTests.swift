@@ -166,6 +166,106 @@ import Testing
         }
     }
 
+    /// While a key's call is in flight, the checks of later loop turns are held and go out
+    /// together as one call when it answers (Redis holds the first reply with `CLIENT PAUSE`),
+    /// decided exactly as the memory store decides the same checks one after another.
+    @Test(arguments: [RateLimitAlgorithm.fixedWindow, .slidingWindow, .tokenBucket])
+    func checksOfAKeyWithACallInFlightGoOutAsOneCallWhenItAnswers(algorithm: RateLimitAlgorithm) async throws {
+        try await withRedisServer { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: Self.start + 1_234)
+            let store = RedisStore(client: client, clock: .client, timeSource: time)
+            let policy = try RateLimitPolicy(
+                algorithm: algorithm, limit: 4, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 5 : nil)
+            let loop = client.loops[0]
+            try await Self.ping(client, on: loop)
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
+            // One check, then three turns of two while its call waits in the paused Redis.
+            let turns = [1, 2, 2, 2]
+            let (added, decisions) = Self.checks(inTurns: turns, key: "held:{k}", policy: policy, store, on: loop)
+            #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
+            _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            let memory = MemoryStore(timeSource: time)
+            let expected = (0..<turns.reduce(0, +)).map { _ in memory.check(policy: policy, key: "held:{k}", cost: 1) }
+            #expect(await decisions.value.map { try? $0.get() } == expected.map(Optional.some))
+            let stats = try server.cli(["INFO", "commandstats"])
+            let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=2," : "cmdstat_evalsha:calls=2,"
+            #expect(stats.contains(call), "\(stats)")
+        }
+    }
+
+    /// A held check whose budget passes before its key's call answers fails with a timeout and
+    /// is never sent: when Redis answers late, only the call that was in flight has counted.
+    @Test func aHeldCheckWhoseBudgetPassesIsNeverSent() async throws {
+        try await withRedisServer { server in
+            // Connections that wait for a reply longer than this test pauses Redis.
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(60)
+            let client = try RedisClient(configuration: configuration)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client, budget: .milliseconds(100))
+            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
+            let loop = client.loops[0]
+            try await Self.ping(client, on: loop)
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
+            let results = await Self.checks(inTurns: [1, 2, 2], key: "late:{k}", policy: policy, store, on: loop)
+                .results
+                .value
+            _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            for result in results {
+                guard case .failure(let error) = result else {
+                    Issue.record("decided while Redis was paused: \(result)")
+                    continue
+                }
+                #expect(error.timedOut, "\(error)")
+            }
+            // The late reply is in, and so is anything its arrival would have sent.
+            try await Self.ping(client, on: loop)
+            try await Self.ping(client, on: loop)
+            let stats = try server.cli(["INFO", "commandstats"])
+            #expect(stats.contains("cmdstat_evalsha:calls=1,"), "\(stats)")
+            let next = try await store.check(policy: policy, key: "late:{k}", cost: 1)
+            #expect(next.remaining == 8, "the first check and this one took tokens, the held ones none")
+        }
+    }
+
+    /// Checks of `key` made on `loop`, `turns[i]` of them in the i-th of turns 50 ms apart:
+    /// `added` is signalled once the last turn has made its checks, and `results` answers with
+    /// every check's result, in the order they were made, once all have one.
+    private static func checks(
+        inTurns turns: [Int], key: String, policy: RateLimitPolicy, _ store: RedisStore, on loop: EventLoop
+    ) -> (added: DispatchSemaphore, results: Task<[Result<Decision, RateLimitError>], Never>) {
+        let added = DispatchSemaphore(value: 0)
+        let results = Task {
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<[Result<Decision, RateLimitError>], Never>) in
+                let total = turns.reduce(0, +)
+                let results = Mutex<[Int: Result<Decision, RateLimitError>]>([:])
+                loop.execute {
+                    var first = 0
+                    for (turn, count) in turns.enumerated() {
+                        let indexes = first..<(first + count)
+                        first += count
+                        loop.schedule(after: .milliseconds(50 * turn)) {
+                            for index in indexes {
+                                store.check(policy: policy, key: key, cost: 1, on: loop) { result in
+                                    let all = results.withLock { results in
+                                        results[index] = result
+                                        return results.count == total ? (0..<total).map { results[$0]! } : nil
+                                    }
+                                    if let all { continuation.resume(returning: all) }
+                                }
+                            }
+                            if turn == turns.count - 1 { added.signal() }
+                        }
+                    }
+                }
+            }
+        }
+        return (added, results)
+    }
+
     /// A `PING` on `loop`'s connection, answered.
     private static func ping(_ client: RedisClient, on loop: EventLoop) async throws {
         let reply = await withCheckedContinuation {

@@ -9,7 +9,8 @@ import SluiceRedis
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
 ///
 /// Cost-1 fixed-window checks, sliding-window checks and token-bucket checks of one key made in
-/// one loop turn (with the same cost) go out as one call (see `CheckBatcher`): `INCRBY counter n`,
+/// one loop turn (with the same cost) go out as one call, and while that call is in flight the
+/// key's next checks wait to go out together when it answers (see `CheckBatcher`): `INCRBY counter n`,
 /// whose `n` counts `c − n + 1 … c` are the checks' counts in order; the sliding-window script
 /// logs as many of the `n` checks as fit, and the token-bucket script takes tokens for as many
 /// as the bucket holds, in order. Each decides exactly as `n` checks one after another.
@@ -45,8 +46,6 @@ public final class RedisStore: RateLimitStore {
     /// passes are dropped unsent, so a Redis that comes back later does not count requests
     /// decided without it (a command already written may still run, and count).
     public let budget: Duration?
-    /// ``budget`` as the batchers take it, converted once.
-    private let checkBudget: CheckBatcher.Budget?
     private let timeSource: any TimeSource
     /// One per client loop, read-only after init; found by a scan, cheaper than hashing for a
     /// loop per core.
@@ -60,14 +59,14 @@ public final class RedisStore: RateLimitStore {
         budget: Duration? = nil, timeSource: any TimeSource = SystemTimeSource()
     ) {
         self.budget = budget
-        self.checkBudget = budget.map(CheckBatcher.Budget.init)
         self.client = client
         self.prefix = prefix
         self.clock = clock
         self.expiryGrace = expiryGrace
         self.expiryGraceMilliseconds = expiryGrace.truncatedMilliseconds
         self.timeSource = timeSource
-        self.batchers = client.loops.map(CheckBatcher.init(loop:))
+        let checkBudget = budget.map(CheckBatcher.Budget.init)
+        self.batchers = client.loops.map { CheckBatcher(loop: $0, budget: checkBudget) }
     }
 
     /// Decides on `loop` with that loop's connection, within ``budget``.
@@ -104,7 +103,6 @@ public final class RedisStore: RateLimitStore {
         let clientNow = clock == .client ? now : 0
         let scriptNow: RESPArgument = .integer(clientNow)
         let timeout = budget
-        let decisionBudget = budgeted ? checkBudget : nil
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGraceMilliseconds)
         let batcher = batcher(for: router)
@@ -117,7 +115,7 @@ public final class RedisStore: RateLimitStore {
                 // A script, so that a denied request takes nothing; it decides one check.
                 let counter = redisKey(key, .fixedWindow, windowIndex: index)
                 return batcher.sendAlone(
-                    redisKey: counter, budget: decisionBudget,
+                    redisKey: counter, budgeted: budgeted,
                     send: { _, answer in
                         router.evalScript(
                             RedisLimitScripts.fixedWindow, keys: [.string(counter)],
@@ -136,7 +134,7 @@ public final class RedisStore: RateLimitStore {
                 batch: .init(
                     key: key, algorithm: .fixedWindow, cost: 1, limit: policy.limit, windowMilliseconds: window,
                     burst: 0, now: now),
-                redisKey: redisKey(key, .fixedWindow, windowIndex: index), budget: decisionBudget,
+                redisKey: redisKey(key, .fixedWindow, windowIndex: index), budgeted: budgeted,
                 send: { counter in
                     { count, answer in
                         router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
@@ -159,7 +157,7 @@ public final class RedisStore: RateLimitStore {
                 batch: .init(
                     key: key, algorithm: .slidingWindow, cost: cost, limit: policy.limit, windowMilliseconds: window,
                     burst: 0, now: clientNow),
-                redisKey: redisKey(key, .slidingWindow), budget: decisionBudget,
+                redisKey: redisKey(key, .slidingWindow), budgeted: budgeted,
                 send: { log in
                     { count, answer in
                         router.evalScript(
@@ -181,7 +179,7 @@ public final class RedisStore: RateLimitStore {
                 batch: .init(
                     key: key, algorithm: .tokenBucket, cost: cost, limit: policy.limit, windowMilliseconds: window,
                     burst: policy.burst, now: clientNow),
-                redisKey: redisKey(key, .tokenBucket), budget: decisionBudget,
+                redisKey: redisKey(key, .tokenBucket), budgeted: budgeted,
                 send: { bucket in
                     { count, answer in
                         router.evalScript(
