@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import SluiceLimit
 import SluiceNet
 import SluiceRedis
@@ -172,7 +173,7 @@ import Testing
     @Test(arguments: [RateLimitAlgorithm.fixedWindow, .slidingWindow, .tokenBucket])
     func checksOfAKeyWithACallInFlightGoOutAsOneCallWhenItAnswers(algorithm: RateLimitAlgorithm) async throws {
         try await withRedisServer { server in
-            let client = try RedisClient(url: server.url)
+            let client = try Self.patientClient(of: server)
             defer { client.shutdown() }
             let time = ManualTimeSource(milliseconds: Self.start + 1_234)
             let store = RedisStore(client: client, clock: .client, timeSource: time)
@@ -195,14 +196,44 @@ import Testing
         }
     }
 
+    /// Checks of one Redis key reach Redis in the order they were made, also when they cannot
+    /// share a call: a fixed-window check of the next millisecond waits behind the held checks
+    /// of the previous one, so near the limit the earlier request is the one allowed.
+    @Test func heldChecksKeepTheirPlaceBeforeLaterChecksOfTheSameRedisKey() async throws {
+        try await withRedisServer { server in
+            let client = try Self.patientClient(of: server)
+            defer { client.shutdown() }
+            let time = ManualTimeSource(milliseconds: Self.start + 1_234)
+            let store = RedisStore(client: client, timeSource: time)
+            let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(3_600))
+            let loop = client.loops[0]
+            try await Self.ping(client, on: loop)
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
+            // The first check goes out; the second (same millisecond) is held; the third comes a
+            // millisecond later, a batch of its own.
+            let (added, results) = Self.checks(inTurns: [1, 1, 1], key: "order:{k}", policy: policy, store, on: loop) {
+                turn in if turn == 2 { time.advance(by: .milliseconds(1)) }
+            }
+            #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
+            _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            let allowed = await results.value.map { try? $0.get().allowed }
+            #expect(allowed == [true, true, false])
+        }
+    }
+
+    /// A client whose connections wait for a reply longer than these tests pause Redis, so that
+    /// no connection is closed (and no command failed) for want of one.
+    private static func patientClient(of server: RedisServer) throws -> RedisClient {
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .seconds(60)
+        return try RedisClient(configuration: configuration)
+    }
+
     /// A held check whose budget passes before its key's call answers fails with a timeout and
     /// is never sent: when Redis answers late, only the call that was in flight has counted.
     @Test func aHeldCheckWhoseBudgetPassesIsNeverSent() async throws {
         try await withRedisServer { server in
-            // Connections that wait for a reply longer than this test pauses Redis.
-            var configuration = try RedisConfiguration(url: server.url)
-            configuration.commandTimeout = .seconds(60)
-            let client = try RedisClient(configuration: configuration)
+            let client = try Self.patientClient(of: server)
             defer { client.shutdown() }
             let store = RedisStore(client: client, budget: .milliseconds(100))
             let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
@@ -230,11 +261,43 @@ import Testing
         }
     }
 
-    /// Checks of `key` made on `loop`, `turns[i]` of them in the i-th of turns 50 ms apart:
-    /// `added` is signalled once the last turn has made its checks, and `results` answers with
-    /// every check's result, in the order they were made, once all have one.
+    /// The reply that ends a round and the budget of a held check can come in one loop turn,
+    /// the reply first (a loop busy past the deadline): the held check fails then, unsent.
+    @Test func aHeldCheckWhoseBudgetPassedWhenTheReplyComesIsNeverSent() async throws {
+        try await withRedisServer { server in
+            let client = try Self.patientClient(of: server)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client, budget: .milliseconds(500))
+            let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
+            let loop = client.loops[0]
+            try await Self.ping(client, on: loop)
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
+            let (added, results) = Self.checks(inTurns: [1, 1], key: "busy:{k}", policy: policy, store, on: loop)
+            #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
+            // The loop sleeps past the held check's budget while Redis, unpaused, answers the first.
+            loop.execute { usleep(1_500_000) }
+            _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            let (first, held) = await (results.value[0], results.value[1])
+            #expect((try? first.get())?.allowed == true, "the reply came in the same turn as the deadline: \(first)")
+            guard case .failure(let error) = held else {
+                Issue.record("the held check was decided: \(held)")
+                return
+            }
+            #expect(error.timedOut, "\(error)")
+            try await Self.ping(client, on: loop)
+            try await Self.ping(client, on: loop)
+            let stats = try server.cli(["INFO", "commandstats"])
+            #expect(stats.contains("cmdstat_evalsha:calls=1,"), "\(stats)")
+        }
+    }
+
+    /// Checks of `key` made on `loop`, `turns[i]` of them in the i-th of turns 50 ms apart, each
+    /// turn starting with `beforeTurn(i)`: `added` is signalled once the last turn has made its
+    /// checks, and `results` answers with every check's result, in the order they were made,
+    /// once all have one.
     private static func checks(
-        inTurns turns: [Int], key: String, policy: RateLimitPolicy, _ store: RedisStore, on loop: EventLoop
+        inTurns turns: [Int], key: String, policy: RateLimitPolicy, _ store: RedisStore, on loop: EventLoop,
+        beforeTurn: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> (added: DispatchSemaphore, results: Task<[Result<Decision, RateLimitError>], Never>) {
         let added = DispatchSemaphore(value: 0)
         let results = Task {
@@ -248,6 +311,7 @@ import Testing
                         let indexes = first..<(first + count)
                         first += count
                         loop.schedule(after: .milliseconds(50 * turn)) {
+                            beforeTurn(turn)
                             for index in indexes {
                                 store.check(policy: policy, key: key, cost: 1, on: loop) { result in
                                     let all = results.withLock { results in

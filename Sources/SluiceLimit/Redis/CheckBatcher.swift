@@ -4,24 +4,28 @@ import SluiceNet
 /// of them: a hot key (a per-route rule, a busy client) then costs Redis one command per round
 /// trip instead of one per request.
 ///
-/// A loop turn's checks of a key form a batch, sent at the end of the turn. While a key's call
-/// is in flight, its next batches are held, merged, and go out as one call when the reply
-/// comes: one call in flight per key, so the busier the key the more checks a call decides,
-/// and Redis's work grows with round trips rather than with requests. A check made while its
-/// key is idle goes out at the end of its turn, as before.
+/// A loop turn's checks of a key form a batch, sent at the end of the turn. While calls for its
+/// Redis key are in flight, a batch is held (joining the last one held if it has the same key),
+/// and the held batches go out together, in order, once those calls have all answered: the
+/// busier the key, the more checks a call decides, and Redis's work grows with round trips
+/// rather than with requests. Calls for one Redis key reach Redis in the order their checks
+/// were made, also those that cannot share a call (another millisecond of a fixed window,
+/// another cost, a ``sendAlone(redisKey:budgeted:send:completion:)``).
 ///
 /// Exact: the call decides the batch atomically as that many checks made one after another, in
 /// the order they were made (see `RedisStore` for each algorithm's call). A check made
 /// `budgeted` fails with ``RateLimitError/timedOut`` when its call has not answered within the
-/// batcher's budget of the check's turn — also while it is held, and then it is never sent, so
-/// a Redis that answers late does not count a request decided without it. A call that decides
-/// one check only goes out at once with ``sendAlone(redisKey:budgeted:send:completion:)``,
-/// under the same budget rule.
+/// batcher's budget of the check's turn. One whose budget passes while it is held is never
+/// sent, and a call's command is dropped unsent once the first budget of its checks passes, so
+/// that a Redis that answers late does not count a request decided without it.
 /// Loop-confined (hence `@unchecked Sendable`): one batcher per event loop, touched only on its thread.
 final class CheckBatcher: @unchecked Sendable {
     typealias Completion = (Result<Decision, RateLimitError>) -> Void
-    /// Sends one batch of `count` checks; answers with their decisions in order, or one failure.
-    typealias Send = (_ count: Int, _ answer: @escaping (Result<[Decision], RateLimitError>) -> Void) -> Void
+    /// Sends one batch of `count` checks, as a command dropped unsent once `timeout` passes (nil:
+    /// the client's command timeout); answers with their decisions in order, or one failure.
+    typealias Send = (
+        _ count: Int, _ timeout: Duration?, _ answer: @escaping (Result<[Decision], RateLimitError>) -> Void
+    ) -> Void
 
     /// Everything that shapes a batch's call; checks with equal keys share one. The Redis key is
     /// not part of it but made from it, once per batch rather than once per check.
@@ -66,25 +70,22 @@ final class CheckBatcher: @unchecked Sendable {
     private static let never = UInt64.max
 
     private struct Batch {
-        let key: Key
-        /// The Redis key the call updates, for the message of a timeout.
+        /// What its checks share; nil for a call that decides one check, which nothing joins.
+        let key: Key?
+        /// The Redis key the call updates: calls of one are sent in order, one round at a time.
         let redisKey: String
         let send: Send
-        /// In the order their checks came, so their deadlines never decrease (one budget for all).
+        /// In the order their checks came, so the deadlines of the budgeted ones never decrease
+        /// (one budget for all).
         var waiters: [Waiter]
 
-        init(key: Key, redisKey: String, send: @escaping Send) {
+        init(key: Key?, redisKey: String, send: @escaping Send, waiters: [Waiter] = []) {
             self.key = key
             self.redisKey = redisKey
             self.send = send
+            self.waiters = waiters
             // A batch gathers as many checks as one loop turn reads; a few growth steps saved.
-            waiters = []
-            waiters.reserveCapacity(8)
-        }
-
-        /// The first deadline of a budgeted waiter, or ``never``.
-        var firstDeadline: UInt64 {
-            waiters.first { $0.deadline != CheckBatcher.never }?.deadline ?? CheckBatcher.never
+            self.waiters.reserveCapacity(8)
         }
     }
 
@@ -94,10 +95,12 @@ final class CheckBatcher: @unchecked Sendable {
         let deadline: UInt64
     }
 
-    /// A key with a call in flight: the checks held for its next call, and the timer that fails
-    /// the budgeted ones among them whose budget passes first.
+    /// A Redis key with calls in flight: how many have not answered, the batches held for the
+    /// next round (in the order they came), and the timer that fails the held checks whose
+    /// budget passes first.
     private struct InFlight {
-        var held: Batch?
+        var unanswered: Int
+        var held: [Batch] = []
         var timer: TimerID?
     }
 
@@ -114,8 +117,8 @@ final class CheckBatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var batchIndexes: [Key: Int] = [:]
     /// The batches being sent; swapped with `batches`, so that neither array is allocated anew each turn.
     @exclusivity(unchecked) private var flushing: [Batch] = []
-    /// The keys whose call has not answered yet.
-    @exclusivity(unchecked) private var inFlight: [Key: InFlight] = [:]
+    /// The Redis keys whose calls have not all answered yet.
+    @exclusivity(unchecked) private var inFlight: [String: InFlight] = [:]
 
     init(loop: EventLoop, budget: Budget?) {
         self.loop = loop
@@ -123,9 +126,9 @@ final class CheckBatcher: @unchecked Sendable {
     }
 
     /// Adds a check to the batch of `key`; the batch goes out at the end of this loop turn, or
-    /// when the key's call in flight answers, with the `Send` that `send` makes for it from its
-    /// Redis key. A `budgeted` check fails if its call has not answered within the budget.
-    /// `redisKey` and `send` are called for a new batch only.
+    /// once the calls in flight for its Redis key have answered, with the `Send` that `send`
+    /// makes for it from its Redis key. A `budgeted` check fails if its call has not answered
+    /// within the budget. `redisKey` and `send` are called for a new batch only.
     ///
     /// A check of the key of the batch before it (a hot key: every check of a turn, when one rule
     /// keys on something all clients share) joins that batch after comparing the keys, without
@@ -152,12 +155,13 @@ final class CheckBatcher: @unchecked Sendable {
         slot
     }
 
-    /// Sends a call that decides one check, now rather than with a batch: `send` is called with a
-    /// count of 1 and answers with one decision. A `budgeted` check fails if the call has not
-    /// answered within the budget.
-    func sendAlone(redisKey: String, budgeted: Bool, send: Send, completion: @escaping Completion) {
-        start(
-            send, waiters: [Waiter(completion: completion, deadline: deadline(budgeted: budgeted))], redisKey: redisKey)
+    /// Sends a call that decides one check now rather than with a batch (or, while calls for
+    /// `redisKey` are in flight, once they have answered): `send` is called with a count of 1
+    /// and answers with one decision. A `budgeted` check fails if the call has not answered
+    /// within the budget.
+    func sendAlone(redisKey: String, budgeted: Bool, send: @escaping Send, completion: @escaping Completion) {
+        let waiter = Waiter(completion: completion, deadline: deadline(budgeted: budgeted))
+        dispatch(Batch(key: nil, redisKey: redisKey, send: send, waiters: [waiter]))
     }
 
     private func deadline(budgeted: Bool) -> UInt64 {
@@ -165,81 +169,117 @@ final class CheckBatcher: @unchecked Sendable {
         return loop.tickTime &+ budget.nanoseconds
     }
 
-    /// Sends this turn's batches, or holds those whose key has a call in flight.
+    /// Sends this turn's batches, or holds those whose Redis key has calls in flight.
     private func flush() {
         swap(&batches, &flushing)
         batchIndexes.removeAll(keepingCapacity: true)
-        for batch in flushing {
-            if inFlight[batch.key] != nil {
-                hold(batch)
-                continue
-            }
-            inFlight[batch.key] = InFlight()
-            start(batch.send, waiters: batch.waiters, redisKey: batch.redisKey) { [self] in release(batch.key) }
-        }
+        for batch in flushing { dispatch(batch) }
         flushing.removeAll(keepingCapacity: true)
     }
 
-    /// Adds `batch` to the checks held for its key's next call.
-    private func hold(_ batch: Batch) {
-        let key = batch.key
-        guard var held = inFlight[key]!.held else {
-            inFlight[key]!.held = batch
-            scheduleExpiry(of: key, at: batch.firstDeadline)
-            return
-        }
-        held.waiters.append(contentsOf: batch.waiters)
-        inFlight[key]!.held = held
-        if inFlight[key]!.timer == nil { scheduleExpiry(of: key, at: batch.firstDeadline) }
-    }
-
-    private func scheduleExpiry(of key: Key, at deadline: UInt64) {
-        guard deadline != Self.never else { return }
-        inFlight[key]!.timer = loop.schedule(atNanoseconds: deadline) { [self] in expireHeld(key) }
-    }
-
-    /// The budget of some held checks of `key` passed: they fail now and will not be sent.
-    private func expireHeld(_ key: Key) {
-        guard var held = inFlight[key]?.held else { return }
-        inFlight[key]!.timer = nil
-        let now = loop.tickTime
-        let expired = held.waiters.filter { $0.deadline <= now }
-        held.waiters.removeAll { $0.deadline <= now }
-        inFlight[key]!.held = held.waiters.isEmpty ? nil : held
-        if !held.waiters.isEmpty { scheduleExpiry(of: key, at: held.firstDeadline) }
-        let error = timeout(for: held.redisKey)
-        for waiter in expired { waiter.completion(.failure(error)) }
-    }
-
-    /// `key`'s call answered: its held checks join this turn's batch of the key, ahead of the
-    /// checks made in this turn, and go out at its end.
-    private func release(_ key: Key) {
-        guard let entry = inFlight.removeValue(forKey: key) else { return }
-        if let timer = entry.timer { loop.cancel(timer) }
-        guard let held = entry.held else { return }
-        if batches.isEmpty { loop.afterTick { [self] in flush() } }
-        let index = Self.claim(&batchIndexes[key, default: batches.count])
-        if index == batches.count {
-            batches.append(held)
+    /// Sends `batch`, or holds it behind the calls in flight for its Redis key: it joins the
+    /// last batch held when that one has the same key, so that calls still go out in the order
+    /// their checks came.
+    private func dispatch(_ batch: Batch) {
+        guard inFlight[batch.redisKey] != nil else { return startRound(of: [batch]) }
+        let redisKey = batch.redisKey
+        if let key = batch.key, inFlight[redisKey]!.held.last?.key == key {
+            inFlight[redisKey]!.held[inFlight[redisKey]!.held.count - 1].waiters.append(contentsOf: batch.waiters)
         } else {
-            batches[index].waiters.insert(contentsOf: held.waiters, at: 0)
+            inFlight[redisKey]!.held.append(batch)
         }
+        if inFlight[redisKey]!.timer == nil { scheduleExpiry(of: redisKey) }
+    }
+
+    /// Sends the calls of `batches`, all for one Redis key with nothing in flight, in order.
+    private func startRound(of batches: [Batch]) {
+        let redisKey = batches[0].redisKey
+        inFlight[redisKey] = InFlight(unanswered: batches.count)
+        for batch in batches {
+            start(batch) { [self] in answered(redisKey) }
+        }
+    }
+
+    /// One call for `redisKey` answered; once the round's last has, the batches held meanwhile
+    /// go out as the next round, but for the checks among them whose budget has passed.
+    private func answered(_ redisKey: String) {
+        inFlight[redisKey]!.unanswered -= 1
+        guard inFlight[redisKey]!.unanswered == 0 else { return }
+        let entry = inFlight.removeValue(forKey: redisKey)!
+        if let timer = entry.timer { loop.cancel(timer) }
+        let (next, expired) = Self.removeExpired(from: entry.held, at: loop.tickTime)
+        if !next.isEmpty { startRound(of: next) }
+        fail(expired, redisKey: redisKey)
+    }
+
+    /// Arms the timer that fails the held checks of `redisKey` whose budget passes first, if any has one.
+    private func scheduleExpiry(of redisKey: String) {
+        let deadline = Self.firstDeadline(of: inFlight[redisKey]!.held)
+        guard deadline != Self.never else { return }
+        inFlight[redisKey]!.timer = loop.schedule(atNanoseconds: deadline) { [self] in expireHeld(redisKey) }
+    }
+
+    /// The budget of some held checks of `redisKey` passed: they fail now and will not be sent.
+    private func expireHeld(_ redisKey: String) {
+        guard inFlight[redisKey] != nil else { return }
+        let (held, expired) = Self.removeExpired(from: inFlight[redisKey]!.held, at: loop.tickTime)
+        inFlight[redisKey]!.held = held
+        inFlight[redisKey]!.timer = nil
+        scheduleExpiry(of: redisKey)
+        fail(expired, redisKey: redisKey)
+    }
+
+    /// `batches` without the waiters whose deadline is at or before `time` (and without the
+    /// batches left empty), and those waiters.
+    private static func removeExpired(from batches: [Batch], at time: UInt64) -> (kept: [Batch], expired: [Waiter]) {
+        var expired: [Waiter] = []
+        var kept = batches
+        for index in kept.indices {
+            expired.append(contentsOf: kept[index].waiters.lazy.filter { $0.deadline <= time })
+            kept[index].waiters.removeAll { $0.deadline <= time }
+        }
+        kept.removeAll { $0.waiters.isEmpty }
+        return (kept, expired)
+    }
+
+    /// The first deadline of a budgeted waiter of `batches`, or ``never``.
+    private static func firstDeadline(of batches: [Batch]) -> UInt64 {
+        batches.lazy.compactMap { $0.waiters.first { $0.deadline != never }?.deadline }.first ?? never
+    }
+
+    private func fail(_ waiters: [Waiter], redisKey: String) {
+        guard !waiters.isEmpty else { return }
+        let error = timeout(for: redisKey)
+        for waiter in waiters { waiter.completion(.failure(error)) }
     }
 
     private func timeout(for redisKey: String) -> RateLimitError {
         RateLimitError(message: "no answer from Redis within \(budget!.duration) for \(redisKey)", timedOut: true)
     }
 
-    /// Sends one call for `waiters`, failing the budgeted ones whose budget passes before the
-    /// reply; `answered` runs once the reply is in, before the waiters hear it.
-    private func start(_ send: Send, waiters: [Waiter], redisKey: String, answered: @escaping () -> Void = {}) {
-        let call = BatchCall(waiters: waiters)
-        scheduleTimeOut(of: call, at: call.firstDeadline(after: 0), redisKey: redisKey)
-        send(waiters.count) { [loop] result in
+    /// Sends one call for `batch`, failing its budgeted waiters whose budget passes before the
+    /// reply; `answered` runs once, when the reply is in, before the waiters hear it. The
+    /// command may wait for Redis until the first budget of its waiters passes (a held batch's
+    /// came before it was sent), and is dropped if not yet written by then.
+    private func start(_ batch: Batch, answered: @escaping () -> Void) {
+        let call = BatchCall(waiters: batch.waiters)
+        let redisKey = batch.redisKey
+        let first = call.firstDeadline(after: 0)
+        scheduleTimeOut(of: call, at: first, redisKey: redisKey)
+        batch.send(batch.waiters.count, commandTimeout(firstDeadline: first)) { [loop] result in
+            guard !call.finished else { return }
             if let timer = call.timer { loop.cancel(timer) }
             answered()
             call.finish(result)
         }
+    }
+
+    /// How long a call's command may wait: the budget, or less for waiters held since an earlier turn.
+    private func commandTimeout(firstDeadline: UInt64) -> Duration? {
+        guard let budget else { return nil }
+        let now = loop.tickTime
+        guard firstDeadline != Self.never, firstDeadline < now &+ budget.nanoseconds else { return budget.duration }
+        return .nanoseconds(Int64(firstDeadline > now ? firstDeadline - now : 0))
     }
 
     private func scheduleTimeOut(of call: BatchCall, at deadline: UInt64, redisKey: String) {
@@ -259,7 +299,7 @@ final class CheckBatcher: @unchecked Sendable {
         /// Waiters whose deadline is at or before this have failed.
         private var timedOutThrough: UInt64 = 0
         /// The reply came, so every waiter has had its answer.
-        private var finished = false
+        private(set) var finished = false
         var timer: TimerID?
 
         init(waiters: [Waiter]) {

@@ -102,7 +102,6 @@ public final class RedisStore: RateLimitStore {
         let now = timeSource.nowMilliseconds()
         let clientNow = clock == .client ? now : 0
         let scriptNow: RESPArgument = .integer(clientNow)
-        let timeout = budget
         let window = policy.windowMilliseconds
         let grace: RESPArgument = .integer(expiryGraceMilliseconds)
         let batcher = batcher(for: router)
@@ -116,7 +115,7 @@ public final class RedisStore: RateLimitStore {
                 let counter = redisKey(key, .fixedWindow, windowIndex: index)
                 return batcher.sendAlone(
                     redisKey: counter, budgeted: budgeted,
-                    send: { _, answer in
+                    send: { _, timeout, answer in
                         router.evalScript(
                             RedisLimitScripts.fixedWindow, keys: [.string(counter)],
                             arguments: [
@@ -136,7 +135,7 @@ public final class RedisStore: RateLimitStore {
                     burst: 0, now: now),
                 redisKey: redisKey(key, .fixedWindow, windowIndex: index), budgeted: budgeted,
                 send: { counter in
-                    { count, answer in
+                    { count, timeout, answer in
                         router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
                             answer(
                                 Self.integer(from: result, key: counter).map { last in
@@ -159,7 +158,7 @@ public final class RedisStore: RateLimitStore {
                     burst: 0, now: clientNow),
                 redisKey: redisKey(key, .slidingWindow), budgeted: budgeted,
                 send: { log in
-                    { count, answer in
+                    { count, timeout, answer in
                         router.evalScript(
                             RedisLimitScripts.slidingWindow,
                             keys: [.string(log), .string(Self.slidingWindowSummaryKey(prefix: prefix, key: key))],
@@ -181,7 +180,7 @@ public final class RedisStore: RateLimitStore {
                     burst: policy.burst, now: clientNow),
                 redisKey: redisKey(key, .tokenBucket), budgeted: budgeted,
                 send: { bucket in
-                    { count, answer in
+                    { count, timeout, answer in
                         router.evalScript(
                             RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
                             arguments: [
