@@ -167,16 +167,16 @@ import Testing
         }
     }
 
-    /// While a key's call is in flight, the checks of later loop turns are held and go out
-    /// together as one call when it answers (Redis holds the first reply with `CLIENT PAUSE`),
-    /// decided exactly as the memory store decides the same checks one after another.
-    @Test(arguments: [RateLimitAlgorithm.fixedWindow, .slidingWindow, .tokenBucket])
+    /// While a script's call for a key is in flight, the checks of later loop turns are held
+    /// and go out together as one call when it answers (Redis holds the first reply with
+    /// `CLIENT PAUSE`), allowed and counted as the memory store decides the same checks one
+    /// after another (the scripts read Redis's clock, so times are not compared).
+    @Test(arguments: [RateLimitAlgorithm.slidingWindow, .tokenBucket])
     func checksOfAKeyWithACallInFlightGoOutAsOneCallWhenItAnswers(algorithm: RateLimitAlgorithm) async throws {
         try await withRedisServer { server in
             let client = try Self.patientClient(of: server)
             defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: Self.start + 1_234)
-            let store = RedisStore(client: client, clock: .client, timeSource: time)
+            let store = RedisStore(client: client)
             let policy = try RateLimitPolicy(
                 algorithm: algorithm, limit: 4, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 5 : nil)
             let loop = client.loops[0]
@@ -187,33 +187,40 @@ import Testing
             let (added, decisions) = Self.checks(inTurns: turns, key: "held:{k}", policy: policy, store, on: loop)
             #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
             _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
-            let memory = MemoryStore(timeSource: time)
-            let expected = (0..<turns.reduce(0, +)).map { _ in memory.check(policy: policy, key: "held:{k}", cost: 1) }
-            #expect(await decisions.value.map { try? $0.get() } == expected.map(Optional.some))
-            let stats = try server.cli(["INFO", "commandstats"])
-            let call = algorithm == .fixedWindow ? "cmdstat_incrby:calls=2," : "cmdstat_evalsha:calls=2,"
-            #expect(stats.contains(call), "\(stats)")
+            let memory = MemoryStore(timeSource: ManualTimeSource(milliseconds: Self.start))
+            let expected = (0..<turns.reduce(0, +)).map { _ in
+                let decision = memory.check(policy: policy, key: "held:{k}", cost: 1)
+                return "\(decision.allowed) \(decision.remaining)"
+            }
+            let got = await decisions.value.map { result in
+                (try? result.get()).map { "\($0.allowed) \($0.remaining)" } ?? "\(result)"
+            }
+            #expect(got == expected)
+            try await Self.expectScriptCalls(2, server, client, on: loop)
         }
     }
 
     /// Checks of one Redis key reach Redis in the order they were made, also when they cannot
-    /// share a call: a fixed-window check of the next millisecond waits behind the held checks
-    /// of the previous one, so near the limit the earlier request is the one allowed.
-    @Test func heldChecksKeepTheirPlaceBeforeLaterChecksOfTheSameRedisKey() async throws {
+    /// share a call, so that near the limit the earlier request is the one allowed: a
+    /// sliding-window check of another cost waits behind the held checks before it, and a fixed
+    /// window's calls (one a millisecond, never held) go out in order.
+    @Test(arguments: [RateLimitAlgorithm.slidingWindow, .fixedWindow])
+    func checksOfOneRedisKeyReachRedisInTheOrderTheyWereMade(algorithm: RateLimitAlgorithm) async throws {
         try await withRedisServer { server in
             let client = try Self.patientClient(of: server)
             defer { client.shutdown() }
             let time = ManualTimeSource(milliseconds: Self.start + 1_234)
             let store = RedisStore(client: client, timeSource: time)
-            let policy = try RateLimitPolicy(algorithm: .fixedWindow, limit: 2, window: .seconds(3_600))
+            // The third check cannot share the second's call: it costs 2 units, or comes a
+            // millisecond later; either way only the first two fit.
+            let sliding = algorithm == .slidingWindow
+            let policy = try RateLimitPolicy(algorithm: algorithm, limit: sliding ? 3 : 2, window: .seconds(3_600))
             let loop = client.loops[0]
             try await Self.ping(client, on: loop)
             _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
-            // The first check goes out; the second (same millisecond) is held; the third comes a
-            // millisecond later, a batch of its own.
-            let (added, results) = Self.checks(inTurns: [1, 1, 1], key: "order:{k}", policy: policy, store, on: loop) {
-                turn in if turn == 2 { time.advance(by: .milliseconds(1)) }
-            }
+            let (added, results) = Self.checks(
+                inTurns: [1, 1, 1], key: "order:{k}", policy: policy, costs: sliding ? [1, 1, 2] : [], store, on: loop
+            ) { turn in if turn == 2 && !sliding { time.advance(by: .milliseconds(1)) } }
             #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
             _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
             let allowed = await results.value.map { try? $0.get().allowed }
@@ -295,12 +302,12 @@ import Testing
     }
 
     /// Checks of `key` made on `loop`, `turns[i]` of them in the i-th of turns 50 ms apart, each
-    /// turn starting with `beforeTurn(i)`: `added` is signalled once the last turn has made its
+    /// costing `costs[i]` (1 when `costs` is empty) and each turn starting with `beforeTurn(i)`: `added` is signalled once the last turn has made its
     /// checks, and `results` answers with every check's result, in the order they were made,
     /// once all have one.
     private static func checks(
-        inTurns turns: [Int], key: String, policy: RateLimitPolicy, _ store: RedisStore, on loop: EventLoop,
-        beforeTurn: @escaping @Sendable (Int) -> Void = { _ in }
+        inTurns turns: [Int], key: String, policy: RateLimitPolicy, costs: [Int] = [], _ store: RedisStore,
+        on loop: EventLoop, beforeTurn: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> (added: DispatchSemaphore, results: Task<[Result<Decision, RateLimitError>], Never>) {
         let added = DispatchSemaphore(value: 0)
         let results = Task {
@@ -316,7 +323,8 @@ import Testing
                         loop.schedule(after: .milliseconds(50 * turn)) {
                             beforeTurn(turn)
                             for index in indexes {
-                                store.check(policy: policy, key: key, cost: 1, on: loop) { result in
+                                let cost = costs.isEmpty ? 1 : costs[turn]
+                                store.check(policy: policy, key: key, cost: cost, on: loop) { result in
                                     let all = results.withLock { results in
                                         results[index] = result
                                         return results.count == total ? (0..<total).map { results[$0]! } : nil

@@ -5,12 +5,13 @@ import SluiceNet
 /// trip instead of one per request.
 ///
 /// A loop turn's checks of a key form a batch, sent at the end of the turn. While calls for its
-/// Redis key are in flight, a batch is held (joining the last one held if it has the same key),
-/// and the held batches go out together, in order, once those calls have all answered: the
-/// busier the key, the more checks a call decides, and Redis's work grows with round trips
-/// rather than with requests. Calls for one Redis key reach Redis in the order their checks
-/// were made, also those that cannot share a call (another millisecond of a fixed window,
-/// another cost, a ``sendAlone(redisKey:budgeted:send:completion:)``).
+/// Redis key are in flight, a batch whose call does not carry the time (a script on Redis's
+/// clock) is held, joining the last one held if it has the same key, and the held batches go
+/// out together, in order, once those calls have all answered: the busier the key, the more
+/// checks a call decides, and Redis's work grows with round trips rather than with requests.
+/// A batch whose call carries the time (a fixed window's) is sent at once: it could only merge
+/// with checks of its own millisecond. Calls for one Redis key reach Redis in the order their
+/// checks were made.
 ///
 /// Exact: the call decides the batch atomically as that many checks made one after another, in
 /// the order they were made (see `RedisStore` for each algorithm's call). A check made
@@ -39,6 +40,9 @@ final class CheckBatcher: @unchecked Sendable {
         var burst: Int
         /// The client's clock when the call carries it (or decides the fixed window's index), else 0.
         var now: Int64
+
+        /// The call carries the client's time, so only checks of the same millisecond can share it.
+        var carriesTime: Bool { now != 0 }
 
         /// Equal when every part is, the key byte for byte (see ``ByteKey``).
         static func == (lhs: Key, rhs: Key) -> Bool {
@@ -177,12 +181,19 @@ final class CheckBatcher: @unchecked Sendable {
         flushing.removeAll(keepingCapacity: true)
     }
 
-    /// Sends `batch`, or holds it behind the calls in flight for its Redis key: it joins the
-    /// last batch held when that one has the same key, so that calls still go out in the order
-    /// their checks came.
+    /// Sends `batch`, or holds it behind the calls in flight for its Redis key, joining the last
+    /// batch held when that one has the same key, so that calls still go out in the order their
+    /// checks came. Only a batch whose call does not carry the time is held first: one that
+    /// does (a fixed window's, a script's on the client's clock) could only merge with checks of
+    /// the same millisecond, so holding it would cost a round trip and save no call. It joins
+    /// the round in flight instead, sent now, behind the calls before it on the connection.
     private func dispatch(_ batch: Batch) {
-        guard inFlight[batch.redisKey] != nil else { return startRound(of: [batch]) }
         let redisKey = batch.redisKey
+        guard inFlight[redisKey] != nil else { return startRound(of: [batch]) }
+        if inFlight[redisKey]!.held.isEmpty && batch.key?.carriesTime != false {
+            inFlight[redisKey]!.unanswered += 1
+            return start(batch) { [self] in answered(redisKey) }
+        }
         if let key = batch.key, inFlight[redisKey]!.held.last?.key == key {
             inFlight[redisKey]!.held[inFlight[redisKey]!.held.count - 1].waiters.append(contentsOf: batch.waiters)
         } else {
