@@ -74,22 +74,42 @@ final class CheckBatcher: @unchecked Sendable {
     private static let never = UInt64.max
 
     private struct Batch {
-        /// What its checks share; nil for a call that decides one check, which nothing joins.
-        let key: Key?
+        let key: Key
         /// The Redis key the call updates: calls of one are sent in order, one round at a time.
         let redisKey: String
         let send: Send
         /// In the order their checks came, so the deadlines of the budgeted ones never decrease
         /// (one budget for all).
-        var waiters: [Waiter]
+        private(set) var waiters: [Waiter]
+        /// The deadline of the first budgeted waiter, or ``never``: kept as waiters join, so that
+        /// sending a batch of unbudgeted checks does not read them all to find none.
+        private(set) var firstDeadline = CheckBatcher.never
 
-        init(key: Key?, redisKey: String, send: @escaping Send, waiters: [Waiter] = []) {
+        init(key: Key, redisKey: String, send: @escaping Send) {
             self.key = key
             self.redisKey = redisKey
             self.send = send
-            self.waiters = waiters
             // A batch gathers as many checks as one loop turn reads; a few growth steps saved.
-            self.waiters.reserveCapacity(8)
+            waiters = []
+            waiters.reserveCapacity(8)
+        }
+
+        mutating func append(_ waiter: Waiter) {
+            waiters.append(waiter)
+            if firstDeadline == CheckBatcher.never { firstDeadline = waiter.deadline }
+        }
+
+        mutating func append(contentsOf batch: Batch) {
+            waiters.append(contentsOf: batch.waiters)
+            if firstDeadline == CheckBatcher.never { firstDeadline = batch.firstDeadline }
+        }
+
+        /// Removes the waiters whose deadline is at or before `time`, and returns them.
+        mutating func removeWaiters(expiredBy time: UInt64) -> [Waiter] {
+            let expired = waiters.filter { $0.deadline <= time }
+            waiters.removeAll { $0.deadline <= time }
+            firstDeadline = waiters.first { $0.deadline != CheckBatcher.never }?.deadline ?? CheckBatcher.never
+            return expired
         }
     }
 
@@ -103,7 +123,7 @@ final class CheckBatcher: @unchecked Sendable {
     /// next round (in the order they came), and the timer that fails the held checks whose
     /// budget passes first.
     private struct InFlight {
-        var unanswered: Int
+        var unanswered = 0
         var held: [Batch] = []
         var timer: TimerID?
     }
@@ -122,7 +142,7 @@ final class CheckBatcher: @unchecked Sendable {
     /// The batches being sent; swapped with `batches`, so that neither array is allocated anew each turn.
     @exclusivity(unchecked) private var flushing: [Batch] = []
     /// The Redis keys whose calls have not all answered yet.
-    @exclusivity(unchecked) private var inFlight: [String: InFlight] = [:]
+    @exclusivity(unchecked) private var inFlight: [ByteKey: InFlight] = [:]
 
     init(loop: EventLoop, budget: Budget?) {
         self.loop = loop
@@ -150,7 +170,7 @@ final class CheckBatcher: @unchecked Sendable {
                 batches.append(Batch(key: key, redisKey: redisKey, send: send(redisKey)))
             }
         }
-        batches[index].waiters.append(Waiter(completion: completion, deadline: deadline(budgeted: budgeted)))
+        batches[index].append(Waiter(completion: completion, deadline: deadline(budgeted: budgeted)))
     }
 
     /// The value in `slot`: given `batchIndexes[key, default: next]`, the index of the key's batch,
@@ -159,13 +179,12 @@ final class CheckBatcher: @unchecked Sendable {
         slot
     }
 
-    /// Sends a call that decides one check now rather than with a batch (or, while calls for
-    /// `redisKey` are in flight, once they have answered): `send` is called with a count of 1
-    /// and answers with one decision. A `budgeted` check fails if the call has not answered
-    /// within the budget.
+    /// Sends a call that decides one check, now rather than with a batch: `send` is called with a
+    /// count of 1 and answers with one decision. A `budgeted` check fails if the call has not
+    /// answered within the budget.
     func sendAlone(redisKey: String, budgeted: Bool, send: @escaping Send, completion: @escaping Completion) {
         let waiter = Waiter(completion: completion, deadline: deadline(budgeted: budgeted))
-        dispatch(Batch(key: nil, redisKey: redisKey, send: send, waiters: [waiter]))
+        start(send, waiters: [waiter], firstDeadline: waiter.deadline, redisKey: redisKey)
     }
 
     private func deadline(budgeted: Bool) -> UInt64 {
@@ -183,61 +202,79 @@ final class CheckBatcher: @unchecked Sendable {
 
     /// Sends `batch`, or holds it behind the calls in flight for its Redis key, joining the last
     /// batch held when that one has the same key, so that calls still go out in the order their
-    /// checks came. Only a batch whose call does not carry the time is held first: one that
-    /// does (a fixed window's, a script's on the client's clock) could only merge with checks of
-    /// the same millisecond, so holding it would cost a round trip and save no call. It joins
-    /// the round in flight instead, sent now, behind the calls before it on the connection.
+    /// checks came. Only a batch whose call does not carry the time is ever held: one that does
+    /// (a fixed window's, a script's on the client's clock, a call of one check) could only
+    /// merge with checks of its own millisecond, so holding it would cost a round trip and save
+    /// no call; it goes out at once, behind the calls before it on the connection. A Redis key's
+    /// batches all carry the time or none do (the key names the algorithm, and a store has one
+    /// clock), so nothing is ever held ahead of one that is sent at once.
     private func dispatch(_ batch: Batch) {
-        let redisKey = batch.redisKey
-        guard inFlight[redisKey] != nil else { return startRound(of: [batch]) }
-        if inFlight[redisKey]!.held.isEmpty && batch.key?.carriesTime != false {
-            inFlight[redisKey]!.unanswered += 1
-            return start(batch) { [self] in answered(redisKey) }
+        guard !batch.key.carriesTime else { return start(batch) }
+        let redisKey = ByteKey(batch.redisKey)
+        switch Self.enter(batch, into: &inFlight[redisKey, default: InFlight()]) {
+        case .send: start(batch) { [self] in answered(redisKey) }
+        case .held(let armExpiry): if armExpiry { scheduleExpiry(of: redisKey) }
         }
-        if let key = batch.key, inFlight[redisKey]!.held.last?.key == key {
-            inFlight[redisKey]!.held[inFlight[redisKey]!.held.count - 1].waiters.append(contentsOf: batch.waiters)
-        } else {
-            inFlight[redisKey]!.held.append(batch)
-        }
-        if inFlight[redisKey]!.timer == nil { scheduleExpiry(of: redisKey) }
     }
 
-    /// Sends the calls of `batches`, all for one Redis key with nothing in flight, in order.
-    private func startRound(of batches: [Batch]) {
-        let redisKey = batches[0].redisKey
-        inFlight[redisKey] = InFlight(unanswered: batches.count)
-        for batch in batches {
-            start(batch) { [self] in answered(redisKey) }
+    /// What ``enter(_:into:)`` did with a batch.
+    private enum Entry {
+        /// Nothing was in flight: the batch starts a round, and goes out now.
+        case send
+        /// The batch waits for the round in flight; the held checks had no expiry timer yet.
+        case held(armExpiry: Bool)
+    }
+
+    /// Enters `batch` in the state of its Redis key (a new one when nothing was in flight), with
+    /// the one hash of the lookup.
+    private static func enter(_ batch: Batch, into entry: inout InFlight) -> Entry {
+        guard entry.unanswered > 0 else {
+            entry.unanswered = 1
+            return .send
         }
+        if entry.held.last?.key == batch.key {
+            entry.held[entry.held.count - 1].append(contentsOf: batch)
+        } else {
+            entry.held.append(batch)
+        }
+        return .held(armExpiry: entry.timer == nil)
     }
 
     /// One call for `redisKey` answered; once the round's last has, the batches held meanwhile
     /// go out as the next round, but for the checks among them whose budget has passed.
-    private func answered(_ redisKey: String) {
-        inFlight[redisKey]!.unanswered -= 1
-        guard inFlight[redisKey]!.unanswered == 0 else { return }
+    private func answered(_ redisKey: ByteKey) {
+        guard Self.roundEnds(&inFlight[redisKey]!) else { return }
         let entry = inFlight.removeValue(forKey: redisKey)!
         if let timer = entry.timer { loop.cancel(timer) }
         let (next, expired) = Self.removeExpired(from: entry.held, at: loop.tickTime)
-        if !next.isEmpty { startRound(of: next) }
-        fail(expired, redisKey: redisKey)
+        if !next.isEmpty {
+            inFlight[redisKey] = InFlight(unanswered: next.count)
+            for batch in next { start(batch) { [self] in answered(redisKey) } }
+        }
+        fail(expired, redisKey: redisKey.text)
+    }
+
+    /// Counts one answer of the round in `entry`: true when it was the last.
+    private static func roundEnds(_ entry: inout InFlight) -> Bool {
+        entry.unanswered -= 1
+        return entry.unanswered == 0
     }
 
     /// Arms the timer that fails the held checks of `redisKey` whose budget passes first, if any has one.
-    private func scheduleExpiry(of redisKey: String) {
+    private func scheduleExpiry(of redisKey: ByteKey) {
         let deadline = Self.firstDeadline(of: inFlight[redisKey]!.held)
         guard deadline != Self.never else { return }
         inFlight[redisKey]!.timer = loop.schedule(atNanoseconds: deadline) { [self] in expireHeld(redisKey) }
     }
 
     /// The budget of some held checks of `redisKey` passed: they fail now and will not be sent.
-    private func expireHeld(_ redisKey: String) {
+    private func expireHeld(_ redisKey: ByteKey) {
         guard inFlight[redisKey] != nil else { return }
         let (held, expired) = Self.removeExpired(from: inFlight[redisKey]!.held, at: loop.tickTime)
         inFlight[redisKey]!.held = held
         inFlight[redisKey]!.timer = nil
         scheduleExpiry(of: redisKey)
-        fail(expired, redisKey: redisKey)
+        fail(expired, redisKey: redisKey.text)
     }
 
     /// `batches` without the waiters whose deadline is at or before `time` (and without the
@@ -245,9 +282,8 @@ final class CheckBatcher: @unchecked Sendable {
     private static func removeExpired(from batches: [Batch], at time: UInt64) -> (kept: [Batch], expired: [Waiter]) {
         var expired: [Waiter] = []
         var kept = batches
-        for index in kept.indices {
-            expired.append(contentsOf: kept[index].waiters.lazy.filter { $0.deadline <= time })
-            kept[index].waiters.removeAll { $0.deadline <= time }
+        for index in kept.indices where kept[index].firstDeadline <= time {
+            expired.append(contentsOf: kept[index].removeWaiters(expiredBy: time))
         }
         kept.removeAll { $0.waiters.isEmpty }
         return (kept, expired)
@@ -255,7 +291,7 @@ final class CheckBatcher: @unchecked Sendable {
 
     /// The first deadline of a budgeted waiter of `batches`, or ``never``.
     private static func firstDeadline(of batches: [Batch]) -> UInt64 {
-        batches.lazy.compactMap { $0.waiters.first { $0.deadline != never }?.deadline }.first ?? never
+        batches.lazy.map(\.firstDeadline).first { $0 != never } ?? never
     }
 
     private func fail(_ waiters: [Waiter], redisKey: String) {
@@ -272,12 +308,18 @@ final class CheckBatcher: @unchecked Sendable {
     /// reply; `answered` runs once, when the reply is in, before the waiters hear it. The
     /// command may wait for Redis until the first budget of its waiters passes (a held batch's
     /// came before it was sent), and is dropped if not yet written by then.
-    private func start(_ batch: Batch, answered: @escaping () -> Void) {
-        let call = BatchCall(waiters: batch.waiters)
-        let redisKey = batch.redisKey
-        let first = call.firstDeadline(after: 0)
-        scheduleTimeOut(of: call, at: first, redisKey: redisKey)
-        batch.send(batch.waiters.count, commandTimeout(firstDeadline: first)) { [loop] result in
+    private func start(_ batch: Batch, answered: @escaping () -> Void = {}) {
+        start(
+            batch.send, waiters: batch.waiters, firstDeadline: batch.firstDeadline, redisKey: batch.redisKey,
+            answered: answered)
+    }
+
+    private func start(
+        _ send: Send, waiters: [Waiter], firstDeadline: UInt64, redisKey: String, answered: @escaping () -> Void = {}
+    ) {
+        let call = BatchCall(waiters: waiters)
+        scheduleTimeOut(of: call, at: firstDeadline, redisKey: redisKey)
+        send(waiters.count, commandTimeout(firstDeadline: firstDeadline)) { [loop] result in
             guard !call.finished else { return }
             if let timer = call.timer { loop.cancel(timer) }
             answered()
