@@ -173,15 +173,9 @@ import Testing
     /// after another (the scripts read Redis's clock, so times are not compared).
     @Test(arguments: [RateLimitAlgorithm.slidingWindow, .tokenBucket])
     func checksOfAKeyWithACallInFlightGoOutAsOneCallWhenItAnswers(algorithm: RateLimitAlgorithm) async throws {
-        try await withRedisServer { server in
-            let client = try Self.patientClient(of: server)
-            defer { client.shutdown() }
-            let store = RedisStore(client: client)
+        try await Self.withPausedRedis { server, client, store, loop in
             let policy = try RateLimitPolicy(
                 algorithm: algorithm, limit: 4, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 5 : nil)
-            let loop = client.loops[0]
-            try await Self.ping(client, on: loop)
-            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
             // One check, then three turns of two while its call waits in the paused Redis.
             let turns = [1, 2, 2, 2]
             let (added, decisions) = Self.checks(inTurns: turns, key: "held:{k}", policy: policy, store, on: loop)
@@ -206,18 +200,13 @@ import Testing
     /// window's calls (one a millisecond, never held) go out in order.
     @Test(arguments: [RateLimitAlgorithm.slidingWindow, .fixedWindow])
     func checksOfOneRedisKeyReachRedisInTheOrderTheyWereMade(algorithm: RateLimitAlgorithm) async throws {
-        try await withRedisServer { server in
-            let client = try Self.patientClient(of: server)
-            defer { client.shutdown() }
-            let time = ManualTimeSource(milliseconds: Self.start + 1_234)
-            let store = RedisStore(client: client, timeSource: time)
+        let time = ManualTimeSource(milliseconds: Self.start + 1_234)
+        try await Self.withPausedRedis(timeSource: time) {
+            server, client, store, loop in
             // The third check cannot share the second's call: it costs 2 units, or comes a
             // millisecond later; either way only the first two fit.
             let sliding = algorithm == .slidingWindow
             let policy = try RateLimitPolicy(algorithm: algorithm, limit: sliding ? 3 : 2, window: .seconds(3_600))
-            let loop = client.loops[0]
-            try await Self.ping(client, on: loop)
-            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
             let (added, results) = Self.checks(
                 inTurns: [1, 1, 1], key: "order:{k}", policy: policy, costs: sliding ? [1, 1, 2] : [], store, on: loop
             ) { turn in if turn == 2 && !sliding { time.advance(by: .milliseconds(1)) } }
@@ -228,25 +217,33 @@ import Testing
         }
     }
 
-    /// A client whose connections wait for a reply longer than these tests pause Redis, so that
-    /// no connection is closed (and no command failed) for want of one.
-    private static func patientClient(of server: RedisServer) throws -> RedisClient {
-        var configuration = try RedisConfiguration(url: server.url)
-        configuration.commandTimeout = .seconds(60)
-        return try RedisClient(configuration: configuration)
+    /// Runs `body` with a fresh server, a client of it, a store on the client (with `budget` and
+    /// `timeSource`) and the client's first loop, whose connection is up, while Redis holds its
+    /// writes (and scripts) until `body` sends `CLIENT UNPAUSE`. The client's connections wait
+    /// for a reply longer than the pause, so that none is closed (and no command failed) for
+    /// want of one.
+    private static func withPausedRedis(
+        budget: Duration? = nil, timeSource: any TimeSource = SystemTimeSource(),
+        _ body: (RedisServer, RedisClient, RedisStore, EventLoop) async throws -> Void
+    ) async throws {
+        try await withRedisServer { server in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(60)
+            let client = try RedisClient(configuration: configuration)
+            defer { client.shutdown() }
+            let loop = client.loops[0]
+            try await ping(client, on: loop)
+            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
+            try await body(server, client, RedisStore(client: client, budget: budget, timeSource: timeSource), loop)
+        }
     }
 
     /// A held check whose budget passes before its key's call answers fails with a timeout and
     /// is never sent: when Redis answers late, only the call that was in flight has counted.
     @Test func aHeldCheckWhoseBudgetPassesIsNeverSent() async throws {
-        try await withRedisServer { server in
-            let client = try Self.patientClient(of: server)
-            defer { client.shutdown() }
-            let store = RedisStore(client: client, budget: .milliseconds(100))
+        try await Self.withPausedRedis(budget: .milliseconds(100)) {
+            server, client, store, loop in
             let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
-            let loop = client.loops[0]
-            try await Self.ping(client, on: loop)
-            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
             let results = await Self.checks(inTurns: [1, 2, 2], key: "late:{k}", policy: policy, store, on: loop)
                 .results
                 .value
@@ -261,14 +258,9 @@ import Testing
     /// The reply that ends a round and the budget of a held check can come in one loop turn,
     /// the reply first (a loop busy past the deadline): the held check fails then, unsent.
     @Test func aHeldCheckWhoseBudgetPassedWhenTheReplyComesIsNeverSent() async throws {
-        try await withRedisServer { server in
-            let client = try Self.patientClient(of: server)
-            defer { client.shutdown() }
-            let store = RedisStore(client: client, budget: .milliseconds(500))
+        try await Self.withPausedRedis(budget: .milliseconds(500)) {
+            server, client, store, loop in
             let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
-            let loop = client.loops[0]
-            try await Self.ping(client, on: loop)
-            _ = try await offPool { try server.cli(["CLIENT", "PAUSE", "20000", "WRITE"]) }
             let (added, results) = Self.checks(inTurns: [1, 1], key: "busy:{k}", policy: policy, store, on: loop)
             #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
             // The loop sleeps past the held check's budget while Redis, unpaused, answers the first.

@@ -9,8 +9,9 @@ import SluiceRedis
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
 ///
 /// Cost-1 fixed-window checks, sliding-window checks and token-bucket checks of one key made in
-/// one loop turn (with the same cost) go out as one call, and while that call is in flight the
-/// key's next checks wait to go out together when it answers (see `CheckBatcher`): `INCRBY counter n`,
+/// one loop turn (with the same cost) go out as one call; while a script's call on Redis's clock
+/// is in flight, the key's next checks wait to go out together when it answers (see
+/// `CheckBatcher`): `INCRBY counter n`,
 /// whose `n` counts `c − n + 1 … c` are the checks' counts in order; the sliding-window script
 /// logs as many of the `n` checks as fit, and the token-bucket script takes tokens for as many
 /// as the bucket holds, in order. Each decides exactly as `n` checks one after another.
