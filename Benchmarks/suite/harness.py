@@ -240,6 +240,19 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's steal and total CPU ticks so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return fields[7], sum(fields)
+
+
+def steal_percent(before: tuple[int, int]) -> float:
+    """The share of CPU time the hypervisor took (steal) since `before`, a `cpu_ticks()` reading: on a
+    virtual machine, time the host ran something else while this machine's CPUs had work."""
+    steal, total = cpu_ticks()
+    return 100 * (steal - before[0]) / max(1, total - before[1])
+
+
 def machine() -> str:
     cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
     memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) // 1024 // 1024

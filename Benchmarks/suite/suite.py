@@ -108,7 +108,8 @@ class Suite:
 
         def warm_then_measure(url: str) -> dict:
             harness.wrk(url, 1, self.connections)
-            return measure(url)
+            before = harness.cpu_ticks()
+            return {**measure(url), "steal": harness.steal_percent(before)}
 
         for round_ in range(self.rounds):
             def run_sluice():
@@ -127,8 +128,9 @@ class Suite:
 
     @staticmethod
     def median(runs: list[dict]) -> dict:
-        return {key: statistics.median(run[key] for run in runs)
-                for key in ("rps", "p50", "p99", "non2xx", "errors", "requests")}
+        return {**{key: statistics.median(run[key] for run in runs)
+                   for key in ("rps", "p50", "p99", "non2xx", "errors", "requests")},
+                "steal": max(run["steal"] for run in runs)}
 
     @staticmethod
     def print_row(row: dict) -> None:
@@ -136,7 +138,8 @@ class Suite:
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         bound = f"  bound {row['bound'][0]} {row['bound'][1]:,.0f}/s" if row["bound"] else ""
         print(f"{row['scenario']:<42} sluice {s['rps']:>10,.0f}/s p99 {s['p99']:6.2f} ms   "
-              f"{row['peer']:<22} {n['rps']:>10,.0f}/s p99 {n['p99']:6.2f} ms   {ratio:5.2f}x{bound}", flush=True)
+              f"{row['peer']:<22} {n['rps']:>10,.0f}/s p99 {n['p99']:6.2f} ms   {ratio:5.2f}x{bound}"
+              f"  steal {s['steal']:.0f}%/{n['steal']:.0f}%", flush=True)
 
     def throughput(self) -> None:
         c = lambda name, rules, **fields: sluice_config(name, rules, **fields)
@@ -199,7 +202,8 @@ class Suite:
     def median_latency(runs: list[dict]) -> dict:
         """Medians of the latencies; the worst round of what went wrong, so that one bad round shows."""
         median = {key: statistics.median(run[key] for run in runs) for key in ("achieved", "p50", "p99", "p999")}
-        return {**median, **{key: max(run[key] for run in runs) for key in ("non2xx", "unanswered", "probeStall")}}
+        return {**median,
+                **{key: max(run[key] for run in runs) for key in ("non2xx", "unanswered", "probeStall", "steal")}}
 
     def memory(self) -> None:
         """Resident memory: idle, holding 10,000 idle keep-alive connections, holding 1M keys."""
@@ -253,7 +257,9 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         f"`worker_processes {suite.workers}`; wrk 1 thread, {suite.connections} connections, {suite.seconds} s per run, "
         f"{suite.rounds} rounds alternating which side runs first; medians shown. Before each measured run (here and "
         "in the latency table) the side gets an unmeasured 1 s wrk run, and each Sluice starts from an empty Redis. "
-        "Redis runs on the same machine.",
+        "Redis runs on the same machine. A note's steal is the most CPU time the hypervisor took from this "
+        "virtual machine during any measured run of that row (Sluice's / the peer's): rows with a high steal are the "
+        "host's noise, not either server.",
         "",
         "| scenario | Sluice req/s | peer | peer req/s | ratio | Sluice p50 / p99 ms | peer p50 / p99 ms | note |",
         "|---|---:|---|---:|---:|---:|---:|---|",
@@ -268,6 +274,7 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         elif s["non2xx"] or n["non2xx"] or s["errors"] or n["errors"]:
             notes.append(f"non-2xx/errors: Sluice {s['non2xx']:,.0f}/{s['errors']:,.0f}, "
                          f"nginx {n['non2xx']:,.0f}/{n['errors']:,.0f}")
+        notes.append(f"steal up to {s['steal']:.0f}% / {n['steal']:.0f}%")
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         lines.append(f"| {row['scenario']} | {s['rps']:,.0f} | {row['peer']} | {n['rps']:,.0f} | {ratio:.2f}× | "
                      f"{s['p50']:.2f} / {s['p99']:.2f} | {n['p50']:.2f} / {n['p99']:.2f} | {'; '.join(notes)} |")
@@ -283,7 +290,8 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         s, n = row["sluice"], row["nginx"]
         notes = [f"{side} {r['non2xx']:,.0f} non-2xx, {r['unanswered']:,.0f} unanswered"
                  for side, r in (("Sluice", s), ("peer", n)) if r["non2xx"] or r["unanswered"]]
-        notes.append(f"probe stalled up to {s['probeStall']:.1f} / {n['probeStall']:.1f} ms")
+        notes.append(f"probe stalled up to {s['probeStall']:.1f} / {n['probeStall']:.1f} ms; "
+                     f"steal up to {s['steal']:.0f}% / {n['steal']:.0f}%")
         lines.append(f"| {row['scenario']} | {row['rate']:,} | {s['p50']:.2f} / {s['p99']:.2f} / {s['p999']:.2f} | "
                      f"{row['peer']} | {n['p50']:.2f} / {n['p99']:.2f} / {n['p999']:.2f} | {'; '.join(notes)} |")
     lines += ["", "| memory (RSS) | Sluice MiB | nginx MiB |", "|---|---:|---:|"]
