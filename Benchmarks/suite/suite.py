@@ -16,6 +16,8 @@ from harness import WORK
 RESULTS = harness.ROOT / "Benchmarks" / "RESULTS.md"
 CHART = harness.ROOT / "Benchmarks" / "results.png"
 HUGE = 1_000_000_000  # a limit no run reaches: every request passes
+STEAL_RETRY_PERCENT = 5  # a measured run with more steal than this is run again ...
+STEAL_RETRIES = 2  # ... at most this many times
 
 
 def rule(algorithm: str, limit: int, window: str, key: str = "ip", burst: int | None = None) -> dict:
@@ -103,7 +105,9 @@ class Suite:
         this kind of machine (perf shows page faults in it): on a fresh nginx as much as on a fresh
         Sluice, the first 0.2 s at 20k req/s had a p99 of 12 to 20 ms. Unwarmed, a latency row
         charged that to Sluice alone. Each Sluice round also starts from an empty Redis, so a
-        round's counts do not carry into the next."""
+        round's counts do not carry into the next. A run during which the hypervisor took more than
+        STEAL_RETRY_PERCENT of the CPU (this is a virtual machine on a shared host) measured the host:
+        it is run again, on either side alike, and the least disturbed run is kept."""
         sluice_runs, peer_runs = [], []
 
         def warm_then_measure(url: str) -> dict:
@@ -111,16 +115,28 @@ class Suite:
             before = harness.cpu_ticks()
             return {**measure(url), "steal": harness.steal_percent(before)}
 
+        def least_disturbed(attempt) -> dict:
+            """`attempt()` again while the host stole more than STEAL_RETRY_PERCENT of the CPU during it, up to
+            STEAL_RETRIES times; the run with the least steal."""
+            runs = [attempt()]
+            while runs[-1]["steal"] > STEAL_RETRY_PERCENT and len(runs) <= STEAL_RETRIES:
+                runs.append(attempt())
+            return min(runs, key=lambda run: run["steal"])
+
         for round_ in range(self.rounds):
-            def run_sluice():
+            def sluice_attempt() -> dict:
                 harness.flush_redis(self.redis_port)
                 process, port, _ = harness.start_sluice(sluice_args, self.workers)
                 time.sleep(0.3)  # connections to Redis are made at start
-                sluice_runs.append(warm_then_measure(f"http://127.0.0.1:{port}/"))
+                run = warm_then_measure(f"http://127.0.0.1:{port}/")
                 harness.stop(process)
+                return run
+
+            def run_sluice():
+                sluice_runs.append(least_disturbed(sluice_attempt))
 
             def run_peer():
-                peer_runs.append(warm_then_measure(peer_url))
+                peer_runs.append(least_disturbed(lambda: warm_then_measure(peer_url)))
 
             for side in ((run_sluice, run_peer) if round_ % 2 == 0 else (run_peer, run_sluice)):
                 side()
@@ -257,9 +273,10 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         f"`worker_processes {suite.workers}`; wrk 1 thread, {suite.connections} connections, {suite.seconds} s per run, "
         f"{suite.rounds} rounds alternating which side runs first; medians shown. Before each measured run (here and "
         "in the latency table) the side gets an unmeasured 1 s wrk run, and each Sluice starts from an empty Redis. "
-        "Redis runs on the same machine. A note's steal is the most CPU time the hypervisor took from this "
-        "virtual machine during any measured run of that row (Sluice's / the peer's): rows with a high steal are the "
-        "host's noise, not either server.",
+        "Redis runs on the same machine. A run during which the hypervisor took more than "
+        f"{STEAL_RETRY_PERCENT}% of this virtual machine's CPU time (steal, from /proc/stat) is run again, on either "
+        f"side alike, up to {STEAL_RETRIES} times, keeping the least disturbed; a note's steal is the most that a kept "
+        "run of that row had (Sluice's / the peer's): rows with a high steal are the host's noise, not either server.",
         "",
         "| scenario | Sluice req/s | peer | peer req/s | ratio | Sluice p50 / p99 ms | peer p50 / p99 ms | note |",
         "|---|---:|---|---:|---:|---:|---:|---|",
