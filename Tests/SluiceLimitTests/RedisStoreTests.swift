@@ -273,6 +273,40 @@ import Testing
         }
     }
 
+    /// Redis dies while a key's call is in flight and later checks of the key are held behind
+    /// it: the call fails, the held checks go out as the next round all the same (decided once
+    /// Redis is back, on a fresh Redis), and the key is not left waiting on a call that will
+    /// never answer: a check after that is decided too.
+    @Test(arguments: [RateLimitAlgorithm.slidingWindow, .tokenBucket])
+    func aKeyWhoseCallFailsWithRedisGoneIsDecidedAgainOnceRedisIsBack(algorithm: RateLimitAlgorithm)
+        async throws
+    {
+        try await Self.withPausedRedis { server, client, store, loop in
+            let policy = try RateLimitPolicy(
+                algorithm: algorithm, limit: 10, window: .seconds(3_600), burst: algorithm == .tokenBucket ? 10 : nil)
+            let (added, results) = Self.checks(inTurns: [1, 2], key: "gone:{k}", policy: policy, store, on: loop)
+            #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
+            try await offPool {
+                server.stop()
+                try server.start()
+            }
+            let answered = DispatchSemaphore(value: 0)
+            Task {
+                _ = await results.value
+                answered.signal()
+            }
+            let inTime = try await offPool { answered.wait(timeout: .now() + 20) == .success }
+            try #require(inTime, "checks held behind a call to a Redis that died were never answered")
+            let got = await results.value.map { result in
+                (try? result.get()).map { "\($0.allowed) \($0.remaining)" } ?? "failed"
+            }
+            #expect(got == ["failed", "true 9", "true 8"], "the first call died with Redis; the held ones went next")
+            let next = try await store.check(policy: policy, key: "gone:{k}", cost: 1)
+            #expect(next.allowed && next.remaining == 7)
+            try await Self.expectScriptCalls(2, server, client, on: loop)
+        }
+    }
+
     /// A check that failed for want of an answer within its budget.
     private static func expectTimedOut(_ result: Result<Decision, RateLimitError>) {
         guard case .failure(let error) = result else {
