@@ -100,12 +100,14 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// True when there is no field.
     public var isEmpty: Bool { bytes.isEmpty }
 
+    /// Makes room for `byteCount` bytes of field lines in all, so that appending them allocates once.
+    public mutating func reserveCapacity(_ byteCount: Int) {
+        bytes.reserveCapacity(byteCount)
+    }
+
     /// Adds `name: value`.
     public mutating func append(name: String, value: String) {
-        bytes.appendUTF8(name)
-        bytes.append(literal: ": ")
-        bytes.appendUTF8(value)
-        bytes.append(literal: "\r\n")
+        bytes.appendFieldLine(name: name, value: value)
     }
 
     /// Adds `name: value` with the value in decimal.
@@ -131,5 +133,20 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
             guard let separator = line.firstRange(of: ": ") else { return (String(line), "") }
             return (String(line[..<separator.lowerBound]), String(line[separator.upperBound...]))
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the field line `name: value` and its CRLF; the name and value must not contain CR or LF.
+    ///
+    /// ```swift
+    /// var head = Array("GET / HTTP/1.1\r\n".utf8)
+    /// head.appendFieldLine(name: "Host", value: "example.com")
+    /// ```
+    public mutating func appendFieldLine(name: String, value: String) {
+        appendUTF8(name)
+        append(literal: ": ")
+        appendUTF8(value)
+        append(literal: "\r\n")
     }
 }

@@ -19,7 +19,7 @@ struct HTTPFramingFields {
         let name = field.name
         switch name.utf8.count {
         case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
-            for option in HTTPSyntax.listElements(field.value) {
+            HTTPSyntax.forEachListElement(field.value) { option in
                 listsClose = listsClose || HTTPSyntax.equalsIgnoringCase(option, "close")
                 listsKeepAlive = listsKeepAlive || HTTPSyntax.equalsIgnoringCase(option, "keep-alive")
             }
@@ -75,7 +75,7 @@ struct HTTPFramingFields {
     /// Folds one `Content-Length` field (possibly a list, RFC 9110 §8.6) into ``contentLength``. Every value
     /// must be decimal digits, and all of them identical.
     private mutating func mergeContentLength(_ field: String) throws(HTTPParseError) {
-        for element in HTTPSyntax.listElements(field) {
+        try HTTPSyntax.forEachListElement(field) { (element) throws(HTTPParseError) in
             guard let length = HTTPSyntax.decimal(element) else {
                 throw HTTPParseError(
                     kind: .invalidContentLength,

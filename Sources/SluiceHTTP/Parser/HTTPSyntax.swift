@@ -104,6 +104,15 @@ enum HTTPSyntax {
     /// framing fields can reject them.
     static func listElements(_ value: String) -> [Substring] {
         var elements: [Substring] = []
+        forEachListElement(value) { elements.append($0) }
+        return elements
+    }
+
+    /// Calls `body` with each element of ``listElements(_:)``, in order, without building the array: the
+    /// framing fields of every message are lists, mostly of one element.
+    static func forEachListElement<Failure: Error>(
+        _ value: String, _ body: (Substring) throws(Failure) -> Void
+    ) throws(Failure) {
         let utf8 = value.utf8
         var start = utf8.startIndex
         while true {
@@ -111,8 +120,8 @@ enum HTTPSyntax {
             var element = utf8[start..<end]
             while let first = element.first, isWhitespace(first) { element.removeFirst() }
             while let last = element.last, isWhitespace(last) { element.removeLast() }
-            elements.append(value[element.startIndex..<element.endIndex])
-            guard end < utf8.endIndex else { return elements }
+            try body(value[element.startIndex..<element.endIndex])
+            guard end < utf8.endIndex else { return }
             start = utf8.index(after: end)
         }
     }

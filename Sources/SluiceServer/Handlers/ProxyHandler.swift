@@ -48,47 +48,39 @@ public struct ProxyHandler: HTTPRequestHandler {
         }
     }
 
-    /// The request head as the upstream sees it.
+    /// The request head as the upstream sees it, written as bytes in one allocation.
     static func upstreamHead(for request: HTTPRequest, chunked: Bool) -> [UInt8] {
         let head = request.head
-        var text = "\(head.method) \(head.target) HTTP/1.1\r\n"
-        let dropped = HopByHop.fieldNames(connectionValues: head.headers.all(name: "Connection"))
+        let peer = request.peer?.ip
+        // The fields as they came, plus the request line and the fields added (the peer and host once more).
+        let capacity =
+            head.method.utf8.count + head.target.utf8.count + head.headers.fieldLineBytes
+            + (peer?.utf8.count ?? 0) + (head.host?.utf8.count ?? 0) + 128
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(capacity)
+        bytes.appendUTF8(head.method)
+        bytes.append(literal: " ")
+        bytes.appendUTF8(head.target)
+        bytes.append(literal: " HTTP/1.1\r\n")
         var forwardedFor: [String] = []
-        for field in head.headers {
-            let name = field.name.lowercased()
-            if name == "x-forwarded-for" {
+        head.headers.forEachEndToEndField { field in
+            if field.isNamed("X-Forwarded-For") {
                 forwardedFor.append(field.value)
-            } else if name == "content-length" && chunked {
-                continue
-            } else if !dropped.contains(name) && name != "x-forwarded-proto" && name != "x-forwarded-host" {
-                text += "\(field.name): \(field.value)\r\n"
+            } else if !(chunked && field.isNamed("Content-Length")) && !field.isNamed("X-Forwarded-Proto")
+                && !field.isNamed("X-Forwarded-Host")
+            {
+                bytes.appendFieldLine(name: field.name, value: field.value)
             }
         }
-        if let peer = request.peer { forwardedFor.append(peer.ip) }
-        if !forwardedFor.isEmpty { text += "X-Forwarded-For: \(forwardedFor.joined(separator: ", "))\r\n" }
-        text += "X-Forwarded-Proto: http\r\n"
-        if let host = head.host { text += "X-Forwarded-Host: \(host)\r\n" }
-        if chunked { text += "Transfer-Encoding: chunked\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
-    }
-}
-
-/// The hop-by-hop header fields of RFC 9110 §7.6.1.
-enum HopByHop {
-    static let always: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
-
-    /// The fixed set plus every field named in `Connection`, lower-cased.
-    static func fieldNames(connectionValues: [String]) -> Set<String> {
-        var names = always
-        for value in connectionValues {
-            for token in value.split(separator: ",") {
-                names.insert(token.trimmingASCIISpaces().lowercased())
-            }
+        if let peer { forwardedFor.append(peer) }
+        if !forwardedFor.isEmpty {
+            bytes.appendFieldLine(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", "))
         }
-        return names
+        bytes.append(literal: "X-Forwarded-Proto: http\r\n")
+        if let host = head.host { bytes.appendFieldLine(name: "X-Forwarded-Host", value: host) }
+        if chunked { bytes.append(literal: "Transfer-Encoding: chunked\r\n") }
+        bytes.append(literal: "\r\n")
+        return bytes
     }
 }
 
@@ -102,13 +94,10 @@ final class ProxyExchange: UpstreamResponseDelegate {
     }
 
     func upstreamResponded(_ head: HTTPResponseHead) {
-        let dropped = HopByHop.fieldNames(connectionValues: head.headers.all(name: "Connection"))
         var headers = HTTPFieldLines()
-        for field in head.headers {
-            let name = field.name.lowercased()
-            if !dropped.contains(name) && name != "content-length" {
-                headers.append(name: field.name, value: field.value)
-            }
+        headers.reserveCapacity(head.headers.fieldLineBytes)
+        head.headers.forEachEndToEndField { field in
+            if !field.isNamed("Content-Length") { headers.append(name: field.name, value: field.value) }
         }
         let framing: HTTPResponseFraming
         switch head.bodyFraming {
