@@ -263,9 +263,17 @@ import Testing
             let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(3_600))
             let (added, results) = Self.checks(inTurns: [1, 1], key: "busy:{k}", policy: policy, store, on: loop)
             #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
-            // The loop sleeps past the held check's budget while Redis, unpaused, answers the first.
-            loop.execute { usleep(1_500_000) }
+            // The loop sleeps past the held check's budget while Redis, unpaused, answers the first; it
+            // wakes only once the unpause is done and the reply has had time to arrive (starting
+            // redis-cli can take over a second when other tests hold the cores).
+            let unpaused = DispatchSemaphore(value: 0)
+            loop.execute {
+                usleep(1_500_000)
+                unpaused.wait()
+                usleep(100_000)
+            }
             _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            unpaused.signal()
             let (first, held) = await (results.value[0], results.value[1])
             #expect((try? first.get())?.allowed == true, "the reply came in the same turn as the deadline: \(first)")
             Self.expectTimedOut(held)

@@ -60,8 +60,9 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             let seconds = try #require(recovered, "Redis never took over again")
-            // The reconnect backoff is capped at 1 s; the rest is slack for a machine busy with other tests.
-            #expect(seconds < 5, "Redis answered again \(seconds) s after it was back")
+            // The reconnect backoff is capped at 1 s; the rest is slack for a machine busy with other tests
+            // (alone this takes under 0.5 s; one parallel run of the suite on 2 cores took 5.2 s).
+            #expect(seconds < 10, "Redis answered again \(seconds) s after it was back")
             print("store failure \(policy): Redis decides again \(String(format: "%.2f", seconds)) s after restart")
         }
     }

@@ -46,6 +46,11 @@ public struct HTTPHeaders: Sendable, Equatable, RandomAccessCollection, CustomSt
     /// The field at `position`.
     public subscript(position: Int) -> Field { fields[position] }
 
+    /// Makes room for `count` fields, so that a head's fields are appended without the array growing field by field.
+    mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
     /// Adds a field after the existing ones.
     public mutating func append(name: String, value: String) {
         fields.append(Field(name: name, value: value))

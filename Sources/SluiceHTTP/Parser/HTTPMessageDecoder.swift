@@ -99,6 +99,8 @@ struct HTTPMessageDecoder: Sendable {
     var partialLine: [UInt8] = []
     var emptyLinesBeforeStartLine = 0
     var headers = HTTPHeaders()
+    /// Fields a head usually has at most: room for them is made at the first.
+    static let expectedFieldCount = 16
     /// Bytes and field lines of the header (or trailer) section so far.
     var sectionBytes = 0
     var sectionFieldCount = 0
@@ -200,6 +202,8 @@ struct HTTPMessageDecoder: Sendable {
             try line.withBytes(in: bytes) { fieldLine throws(HTTPParseError) in
                 let field = try Self.parseFieldLine(fieldLine)
                 try countFieldLine()
+                // Room for a browser's usual fields at once; the array grew 1, 2, 4, 8… field by field.
+                if headers.isEmpty { headers.reserveCapacity(Self.expectedFieldCount) }
                 headers.append(
                     name: String(decoding: UnsafeRawBufferPointer(rebasing: fieldLine[field.name]), as: UTF8.self),
                     value: HTTPSyntax.fieldString(UnsafeRawBufferPointer(rebasing: fieldLine[field.value]))

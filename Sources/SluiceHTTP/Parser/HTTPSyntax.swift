@@ -114,6 +114,15 @@ enum HTTPSyntax {
         _ value: String, _ body: (Substring) throws(Failure) -> Void
     ) throws(Failure) {
         let utf8 = value.utf8
+        // One element with nothing to trim (a parsed value is stored trimmed): the value itself, found with
+        // one scan rather than by stepping string indexes.
+        let isOneElement = utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains(UInt8(ascii: ",")) && !(bytes.first.map(isWhitespace) ?? false)
+                && !(bytes.last.map(isWhitespace) ?? false)
+        }
+        if isOneElement == true {
+            return try body(value[...])
+        }
         var start = utf8.startIndex
         while true {
             let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
