@@ -101,6 +101,12 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     public var isEmpty: Bool { bytes.isEmpty }
 
     /// Makes room for `byteCount` bytes of field lines in all, so that appending them allocates once.
+    ///
+    /// ```swift
+    /// var lines = HTTPFieldLines()
+    /// lines.reserveCapacity(upstreamHead.headers.fieldLineBytes)
+    /// upstreamHead.headers.forEachEndToEndField { lines.append(name: $0.name, value: $0.value) }
+    /// ```
     public mutating func reserveCapacity(_ byteCount: Int) {
         bytes.reserveCapacity(byteCount)
     }

@@ -29,6 +29,10 @@ extension HTTPHeaders {
     }
 
     /// The bytes the fields take as field lines (`Name: value` and CRLF each): what a copy of them needs.
+    ///
+    /// ```swift
+    /// HTTPHeaders([("Host", "a.example")]).fieldLineBytes  // 17, for "Host: a.example\r\n"
+    /// ```
     public var fieldLineBytes: Int {
         reduce(0) { total, field in total + field.name.utf8.count + field.value.utf8.count + 4 }
     }
