@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # User-space instructions per request, counted by callgrind: Sluice (one loop) in target mode,
-# with an in-memory rule, and with a Redis fixed-window rule; nginx (one process) with `return
-# 200` and with `limit_req` + `empty_gif`. Unlike requests per second, the count does not move
+# with an in-memory rule, with a Redis fixed-window rule, and in proxy mode; nginx (one process)
+# with `return 200`, with `limit_req` + `empty_gif`, and with `proxy_pass` (both proxies forward
+# to one uncounted nginx over keep-alive connections). Unlike requests per second, the count does not move
 # with a noisy host, so it shows what a change to the request path saved. The kernel's share
 # (socket reads and writes, the same for both servers) is not counted.
 #
@@ -42,7 +43,7 @@ count() {
     wait "$pid" 2>/dev/null || true
     local instructions
     instructions=$(awk '/^totals:/{print $2}' "$work/$name.out".1)
-    printf '%-34s %9d instructions/request  (%d requests)\n' "$name" $((instructions / requests)) "$requests"
+    printf '%-40s %9d instructions/request  (%d requests)\n' "$name" $((instructions / requests)) "$requests"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u '+%F %H:%M UTC')"
@@ -61,6 +62,31 @@ for scenario in target memory redis; do
         --listen "127.0.0.1:$port" --admin "127.0.0.1:$(free_port)" --config "$work/$scenario.json"
 done
 
+# The upstream of both proxies: an nginx of its own, not counted.
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+upstream_port=$(free_port)
+mkdir -p "$work/upstream"
+cat >"$work/upstream/nginx.conf" <<EOF
+master_process off;
+daemon off;
+worker_processes 1;
+pid $work/upstream/nginx.pid;
+error_log $work/upstream/error.log crit;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/upstream; proxy_temp_path $work/upstream; fastcgi_temp_path $work/upstream;
+    uwsgi_temp_path $work/upstream; scgi_temp_path $work/upstream;
+    server { listen 127.0.0.1:$upstream_port; location / { return 200 "OK\n"; } }
+}
+EOF
+"$nginx" -p "$work/upstream" -c "$work/upstream/nginx.conf" &
+pids+=($!)
+port=$(free_port)
+count "sluice proxy" "http://127.0.0.1:$port/" .build/release/sluice --loops 1 --listen "127.0.0.1:$port" \
+    --admin "127.0.0.1:$(free_port)" --config "$work/target.json" --upstream "http://127.0.0.1:$upstream_port"
+
 port=$(free_port)
 mkdir -p "$work/nginx"
 cat >"$work/nginx/nginx.conf" <<EOF
@@ -76,14 +102,17 @@ http {
     client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
     uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
     limit_req_zone \$binary_remote_addr zone=high:10m rate=100000000r/s;
+    upstream up { server 127.0.0.1:$upstream_port; keepalive 64; }
     server {
         listen 127.0.0.1:$port;
         location = / { return 200 "OK\n"; }
         location /allow { limit_req zone=high burst=100000000 nodelay; empty_gif; }
+        location /proxy { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
 }
 EOF
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
 count "nginx return 200" "http://127.0.0.1:$port/" "$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf"
 count "nginx limit_req + empty_gif" "http://127.0.0.1:$port/allow" "$nginx" -p "$work/nginx" \
+    -c "$work/nginx/nginx.conf"
+count "nginx proxy_pass (upstream keep-alive)" "http://127.0.0.1:$port/proxy" "$nginx" -p "$work/nginx" \
     -c "$work/nginx/nginx.conf"
