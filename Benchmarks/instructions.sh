@@ -62,25 +62,30 @@ for scenario in target memory redis; do
         --listen "127.0.0.1:$port" --admin "127.0.0.1:$(free_port)" --config "$work/$scenario.json"
 done
 
-# The upstream of both proxies: an nginx of its own, not counted.
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-upstream_port=$(free_port)
-mkdir -p "$work/upstream"
-cat >"$work/upstream/nginx.conf" <<EOF
+# nginx_config DIR BLOCKS: writes DIR/nginx.conf for one foreground nginx process with BLOCKS
+# (zones, upstreams, servers) inside its `http` block; its files stay in DIR.
+nginx_config() {
+    mkdir -p "$1"
+    cat >"$1/nginx.conf" <<EOF
 master_process off;
 daemon off;
 worker_processes 1;
-pid $work/upstream/nginx.pid;
-error_log $work/upstream/error.log crit;
+pid $1/nginx.pid;
+error_log $1/error.log crit;
 events { worker_connections 1024; }
 http {
     access_log off;
     keepalive_requests 1000000;
-    client_body_temp_path $work/upstream; proxy_temp_path $work/upstream; fastcgi_temp_path $work/upstream;
-    uwsgi_temp_path $work/upstream; scgi_temp_path $work/upstream;
-    server { listen 127.0.0.1:$upstream_port; location / { return 200 "OK\n"; } }
+    client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1; uwsgi_temp_path $1; scgi_temp_path $1;
+$2
 }
 EOF
+}
+
+# The upstream of both proxies: an nginx of its own, not counted.
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+upstream_port=$(free_port)
+nginx_config "$work/upstream" "    server { listen 127.0.0.1:$upstream_port; location / { return 200 \"OK\\n\"; } }"
 "$nginx" -p "$work/upstream" -c "$work/upstream/nginx.conf" &
 pids+=($!)
 port=$(free_port)
@@ -88,19 +93,8 @@ count "sluice proxy" "http://127.0.0.1:$port/" .build/release/sluice --loops 1 -
     --admin "127.0.0.1:$(free_port)" --config "$work/target.json" --upstream "http://127.0.0.1:$upstream_port"
 
 port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<EOF
-master_process off;
-daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log crit;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-    uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+nginx_config "$work/nginx" "$(
+    cat <<EOF
     limit_req_zone \$binary_remote_addr zone=high:10m rate=100000000r/s;
     upstream up { server 127.0.0.1:$upstream_port; keepalive 64; }
     server {
@@ -109,8 +103,8 @@ http {
         location /allow { limit_req zone=high burst=100000000 nodelay; empty_gif; }
         location /proxy { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
-}
 EOF
+)"
 count "nginx return 200" "http://127.0.0.1:$port/" "$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf"
 count "nginx limit_req + empty_gif" "http://127.0.0.1:$port/allow" "$nginx" -p "$work/nginx" \
     -c "$work/nginx/nginx.conf"
