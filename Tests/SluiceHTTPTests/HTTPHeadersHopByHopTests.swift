@@ -8,7 +8,8 @@ import Testing
             ("Host", "example.com"), ("connection", "Keep-Alive , x-trace,,close"), ("X-Trace", "1"),
             ("KEEP-ALIVE", "timeout=5"), ("Proxy-Connection", "keep-alive"), ("te", "trailers"), ("Trailer", "X"),
             ("Transfer-Encoding", "chunked"), ("Upgrade", "h2c"), ("Accept", "*/*"), ("x-trace", "2"),
-            ("Close", "not named: close is an option"), ("Content-Length", "3"),
+            ("Close", "not named: close is an option"), ("Content-Length", "3"), ("Connection", " X-Padded "),
+            ("x-padded", "a value given untrimmed is trimmed as a list element"),
         ])
         var kept: [String] = []
         headers.forEachEndToEndField { kept.append("\($0.name): \($0.value)") }
