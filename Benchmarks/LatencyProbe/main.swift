@@ -9,9 +9,11 @@
 // request due while all are busy waits for the next free one, its clock running). Prints one JSON
 // object: offered and achieved rate, p50/p90/p99/p99.9/max in milliseconds, non-2xx answers, and
 // requests without an answer 2 s after the last was due (never sent, lost with a connection, or
-// late; left out of the percentiles), and the
-// probe's own longest stall (its longest time between two wakeups, against a 0.05 ms tick: the
-// machine, not the server, when it is as long as the tail).
+// late; left out of the percentiles), the probe's own longest stall (its longest time between two
+// wakeups, against a 0.05 ms tick: the machine, not the server, when it is as long as the tail),
+// and serverP50/P99/P999: the server's share, from the probe's first wakeup after a request was
+// due (waiting for a free connection still counts) to the kernel's receive timestamp of the
+// answer, which leaves out the probe's own lateness in waking, sending and reading.
 import CSluiceLinux
 import Foundation
 import SluiceNet
@@ -86,6 +88,9 @@ struct Connection {
     var fd: Int32
     /// When the request in flight was due; nil when the connection is idle.
     var due: UInt64?
+    /// Where the server's share of its latency starts: the probe's first wakeup at or after the request was due.
+    /// Waiting from then for a free connection is the server's doing; a probe late to wake is not.
+    var serverStart: UInt64 = 0
     var received: [UInt8] = []
 }
 
@@ -125,6 +130,17 @@ func completeAnswer(in bytes: [UInt8]) -> (status: Int, length: Int)? {
     return nil
 }
 
+/// `SO_TIMESTAMPNS` (and `SCM_TIMESTAMPNS`) with a 64-bit `time_t`, as on x86-64 and arm64 Linux: its C macro is
+/// an expression Swift does not import.
+let soTimestampNS: Int32 = 35
+
+/// `CLOCK_REALTIME` in nanoseconds: the clock of the kernel's receive timestamps.
+func realtimeNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
 func connect(host: String, port: UInt16) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
@@ -141,6 +157,8 @@ func connect(host: String, port: UInt16) -> Int32 {
     guard connected == 0 else { giveUp("cannot connect to \(host):\(port): errno \(errno)") }
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    // Each read then carries the time the kernel received its bytes: on loopback, about when the server sent them.
+    setsockopt(fd, SOL_SOCKET, soTimestampNS, &one, socklen_t(MemoryLayout<Int32>.size))
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     return fd
 }
@@ -156,6 +174,16 @@ final class Probe {
     var idle: [Int] = []
     /// Microseconds from due to answered, one per answer.
     var latencies: [UInt32] = []
+    /// Microseconds from each answer's ``Connection/serverStart`` to when the kernel received its last bytes: the
+    /// server's share, without the probe's own lateness in sending or reading.
+    var serverLatencies: [UInt32] = []
+    /// `CLOCK_REALTIME` minus ``MonotonicClock``, to read the kernel's receive timestamps on the probe's clock.
+    let realtimeOffset = Int64(bitPattern: realtimeNanoseconds() &- MonotonicClock.now())
+    /// Wakeups that found requests newly due: requests before `through` not seen due at an earlier one were first
+    /// seen at `wake`. Oldest first; those of requests all sent are dropped from the front.
+    var firstSeen: [(through: Int, wake: UInt64)] = []
+    var firstSeenStart = 0
+    var control = [UInt8](repeating: 0, count: 64)
     var non2xx = 0
     var lastAnswer: UInt64 = 0
     var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -184,9 +212,13 @@ final class Probe {
         let total = Int(options.rate * options.seconds)
         let interval = 1e9 / options.rate
         latencies.reserveCapacity(total)
+        serverLatencies.reserveCapacity(total)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var sent = 0
+        /// Requests due by the latest wakeup.
+        var seenDue = 0
         let started = MonotonicClock.now()
+        func dueTime(_ request: Int) -> UInt64 { started + UInt64(Double(request) * interval) }
         let deadline = started + UInt64(options.seconds * 1e9) + 2_000_000_000
         lastAnswer = started
         var previousWake = started
@@ -199,33 +231,40 @@ final class Probe {
             for event in events.prefix(Int(max(0, ready))) {
                 if event.data.u64 == tickTag {
                     var expirations: UInt64 = 0
-                    _ = read(tick, &expirations, 8)
+                    _ = Glibc.read(tick, &expirations, 8)
                 } else {
                     receive(on: Int(event.data.u64), now: now)
                 }
             }
-            while sent < total, let index = idle.last {
-                let due = started + UInt64(Double(sent) * interval)
-                guard due <= now else { break }
+            let seenBefore = seenDue
+            while seenDue < total && dueTime(seenDue) <= now { seenDue += 1 }
+            if seenDue > seenBefore { firstSeen.append((seenDue, now)) }
+            while sent < seenDue, let index = idle.last {
+                let due = dueTime(sent)
                 idle.removeLast()
-                send(on: index, due: due)
+                while firstSeen[firstSeenStart].through <= sent { firstSeenStart += 1 }
+                send(on: index, due: due, firstSeen: firstSeen[firstSeenStart].wake)
                 sent += 1
             }
         }
         latencies.sort()
+        serverLatencies.sort()
         let elapsed = Double(lastAnswer - started) / 1e9
         return [
             "offered": options.rate, "achieved": Double(latencies.count) / max(elapsed, 1e-9),
             "requests": Double(latencies.count), "p50": percentile(0.50), "p90": percentile(0.90),
             "p99": percentile(0.99), "p999": percentile(0.999), "max": percentile(1.0),
+            "serverP50": percentile(0.50, of: serverLatencies), "serverP99": percentile(0.99, of: serverLatencies),
+            "serverP999": percentile(0.999, of: serverLatencies),
             "non2xx": Double(non2xx), "unanswered": Double(total - latencies.count),
             "probeStall": Double(longestGap) / 1e6,
         ]
     }
 
-    /// Sends the request due at `due` on connection `index`.
-    func send(on index: Int, due: UInt64) {
+    /// Sends the request due at `due`, first seen due at `firstSeen`, on connection `index`.
+    func send(on index: Int, due: UInt64, firstSeen: UInt64) {
         connections[index].due = due
+        connections[index].serverStart = firstSeen
         // A request this small fits an empty socket buffer; one that fails is never answered and counted unanswered.
         _ = request.withUnsafeBytes { bytes in
             Glibc.send(connections[index].fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
@@ -234,7 +273,7 @@ final class Probe {
 
     /// Reads what connection `index` has; records each complete answer.
     func receive(on index: Int, now: UInt64) {
-        let count = buffer.withUnsafeMutableBytes { read(connections[index].fd, $0.baseAddress, $0.count) }
+        let (count, kernelReceived) = read(from: connections[index].fd)
         guard count > 0 else {
             if count == 0 || (errno != EAGAIN && errno != EINTR) {
                 // The server closed it: its request in flight stays unanswered; another takes its place,
@@ -252,19 +291,54 @@ final class Probe {
         while let answer = completeAnswer(in: connections[index].received), let due = connections[index].due {
             connections[index].received.removeFirst(answer.length)
             connections[index].due = nil
-            latencies.append(UInt32(min(UInt64(UInt32.max), (now - min(now, due)) / 1_000)))
+            latencies.append(microseconds(from: due, to: now))
+            serverLatencies.append(microseconds(from: connections[index].serverStart, to: kernelReceived ?? now))
             if !(200..<300).contains(answer.status) { non2xx += 1 }
             idle.append(index)
             lastAnswer = now
         }
     }
 
-    /// The latency below which `fraction` of the answers came, in milliseconds; `latencies` sorted.
-    func percentile(_ fraction: Double) -> Double {
-        guard !latencies.isEmpty else { giveUp("no request was answered: is the server at \(options.port) up?") }
-        let rank = Int((Double(latencies.count) * fraction).rounded(.up)) - 1
-        return Double(latencies[min(latencies.count - 1, max(0, rank))]) / 1_000
+    /// Reads what `fd` has into `buffer`: the byte count (as `read` returns it), and when the kernel received the
+    /// last of them on the probe's clock (nil without a timestamp).
+    func read(from fd: Int32) -> (Int, UInt64?) {
+        var message = msghdr()
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            control.withUnsafeMutableBytes { control in
+                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
+                return withUnsafeMutablePointer(to: &vector) { vector in
+                    message.msg_iov = vector
+                    message.msg_iovlen = 1
+                    message.msg_control = control.baseAddress
+                    message.msg_controllen = control.count
+                    return recvmsg(fd, &message, 0)
+                }
+            }
+        }
+        // One control message is asked for: a cmsghdr (length, level, type) then a timespec, 8-byte aligned.
+        let header = MemoryLayout<cmsghdr>.size
+        guard count > 0, message.msg_controllen >= header + MemoryLayout<timespec>.size else { return (count, nil) }
+        return control.withUnsafeBytes { control in
+            let cmsg = control.loadUnaligned(as: cmsghdr.self)
+            guard cmsg.cmsg_level == SOL_SOCKET && cmsg.cmsg_type == soTimestampNS else { return (count, nil) }
+            let time = control.loadUnaligned(fromByteOffset: header, as: timespec.self)
+            let realtime = Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+            return (count, UInt64(max(0, realtime - realtimeOffset)))
+        }
     }
+
+    /// The latency below which `fraction` of the answers came, in milliseconds; `samples` sorted.
+    func percentile(_ fraction: Double, of samples: [UInt32]? = nil) -> Double {
+        let samples = samples ?? latencies
+        guard !samples.isEmpty else { giveUp("no request was answered: is the server at \(options.port) up?") }
+        let rank = Int((Double(samples.count) * fraction).rounded(.up)) - 1
+        return Double(samples[min(samples.count - 1, max(0, rank))]) / 1_000
+    }
+}
+
+/// Whole microseconds from `start` to `end` (0 if `end` came first), capped to fit.
+func microseconds(from start: UInt64, to end: UInt64) -> UInt32 {
+    UInt32(min(UInt64(UInt32.max), (end - min(end, start)) / 1_000))
 }
 
 let result = Probe(options: Options(Array(CommandLine.arguments.dropFirst()))).run()

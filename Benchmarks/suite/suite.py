@@ -211,13 +211,15 @@ class Suite:
                    "sluice": self.median_latency(sluice_runs), "nginx": self.median_latency(peer_runs)}
             self.latency_rows.append(row)
             s, n = row["sluice"], row["nginx"]
-            print(f"latency at {rate:,}/s: {name:<24} sluice p50 {s['p50']:.3f} p99 {s['p99']:.3f} ms   "
-                  f"{row['peer']:<18} p50 {n['p50']:.3f} p99 {n['p99']:.3f} ms", flush=True)
+            print(f"latency at {rate:,}/s: {name:<24} sluice p50 {s['p50']:.3f} p99 {s['p99']:.3f} "
+                  f"(server {s['serverP99']:.3f}) ms   {row['peer']:<18} p50 {n['p50']:.3f} p99 {n['p99']:.3f} "
+                  f"(server {n['serverP99']:.3f}) ms", flush=True)
 
     @staticmethod
     def median_latency(runs: list[dict]) -> dict:
         """Medians of the latencies; the worst round of what went wrong, so that one bad round shows."""
-        median = {key: statistics.median(run[key] for run in runs) for key in ("achieved", "p50", "p99", "p999")}
+        median = {key: statistics.median(run[key] for run in runs)
+                  for key in ("achieved", "p50", "p99", "p999", "serverP50", "serverP99", "serverP999")}
         return {**median,
                 **{key: max(run[key] for run in runs) for key in ("non2xx", "unanswered", "probeStall", "steal")}}
 
@@ -264,6 +266,12 @@ def hold_connections(port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def percentiles(latency: dict, prefix: str = "") -> str:
+    """p50 / p99 / p99.9 in ms, of the whole latency or (prefix "server") of the server's share."""
+    keys = ("p50", "p99", "p999") if not prefix else tuple(prefix + key.capitalize() for key in ("p50", "p99", "p999"))
+    return " / ".join(f"{latency[key]:.2f}" for key in keys)
+
+
 def write_results(suite: Suite, command: str, started: datetime.datetime) -> None:
     lines = [
         "# Benchmark results",
@@ -298,19 +306,23 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
     lines += ["", f"Latency at half load: `LatencyProbe` offers half of Sluice's maximum from the table above to each side "
               f"at a fixed rate for {suite.seconds} s on {suite.connections} keep-alive connections (open loop: each request "
               "is timed from when it was due, so a stall is charged to every request it held back; the probe sends on a "
-              "50 µs tick, which adds up to 0.05 ms to both sides). Medians of the rounds. The note gives the probe's "
+              "50 µs tick, which adds up to 0.05 ms to both sides). The server's share leaves the probe's own lateness "
+              "out: it runs from the probe's first wakeup after a request was due (so waiting for a free connection "
+              "still counts) to when the kernel received the answer (a receive timestamp, so a probe late to read does "
+              "not count). Medians of the rounds. The note gives the probe's "
               "longest stall between two wakeups in any round (Sluice's runs / the peer's): a tail about that long is "
               "the machine's, not the server's; non-2xx and unanswered counts are the worst round's.", "",
-              "| scenario | offered req/s | Sluice p50 / p99 / p99.9 ms | peer | peer p50 / p99 / p99.9 ms | note |",
-              "|---|---:|---:|---|---:|---|"]
+              "| scenario | offered req/s | Sluice p50 / p99 / p99.9 ms | server's share p50 / p99 / p99.9 ms | peer | "
+              "peer p50 / p99 / p99.9 ms | server's share p50 / p99 / p99.9 ms | note |",
+              "|---|---:|---:|---:|---|---:|---:|---|"]
     for row in suite.latency_rows:
         s, n = row["sluice"], row["nginx"]
         notes = [f"{side} {r['non2xx']:,.0f} non-2xx, {r['unanswered']:,.0f} unanswered"
                  for side, r in (("Sluice", s), ("peer", n)) if r["non2xx"] or r["unanswered"]]
         notes.append(f"probe stalled up to {s['probeStall']:.1f} / {n['probeStall']:.1f} ms; "
                      f"steal up to {s['steal']:.0f}% / {n['steal']:.0f}%")
-        lines.append(f"| {row['scenario']} | {row['rate']:,} | {s['p50']:.2f} / {s['p99']:.2f} / {s['p999']:.2f} | "
-                     f"{row['peer']} | {n['p50']:.2f} / {n['p99']:.2f} / {n['p999']:.2f} | {'; '.join(notes)} |")
+        lines.append(f"| {row['scenario']} | {row['rate']:,} | {percentiles(s)} | {percentiles(s, 'server')} | "
+                     f"{row['peer']} | {percentiles(n)} | {percentiles(n, 'server')} | {'; '.join(notes)} |")
     lines += ["", "| memory (RSS) | Sluice MiB | nginx MiB |", "|---|---:|---:|"]
     for row in suite.memory_rows:
         lines.append(f"| {row['scenario']} | {row['sluice'] / 1024:.1f} | {row['nginx'] / 1024:.1f} |")
