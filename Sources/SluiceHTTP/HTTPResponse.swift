@@ -28,17 +28,24 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 
     /// Appends the response in HTTP/1.1 wire form; `keepAlive` false adds `Connection: close`.
-    /// A response to `HEAD` carries the length of the body it would have had, but no body.
+    /// A response to `HEAD` carries the length of the body it would have had, but no body; a
+    /// 1xx, 204 or 304 answer has neither a body nor a length (RFC 9110 §6.4.1, §8.6).
     public func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool = false) {
         write(into: &buffer, keepAlive: keepAlive, isHead: isHead, extraHeaders: HTTPFieldLines())
     }
 
-    /// As ``write(into:keepAlive:isHead:)``, with `extraHeaders` after the response's own.
-    func write(into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: HTTPFieldLines) {
+    /// As ``write(into:keepAlive:isHead:)``, with `extraHeaders` after the response's own;
+    /// `announceKeepAlive` adds `Connection: keep-alive`, which an HTTP/1.0 client needs to hear.
+    func write(
+        into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: HTTPFieldLines,
+        announceKeepAlive: Bool = false
+    ) {
+        let bodiless = status < 200 || status == 204 || status == 304
         Self.writeHead(
-            status: status, headers: headers, extraHeaders: extraHeaders, framing: .contentLength(Int64(body.count)),
-            keepAlive: keepAlive, into: &buffer)
-        if !isHead { buffer.append(contentsOf: body) }
+            status: status, headers: headers, extraHeaders: extraHeaders,
+            framing: bodiless ? .none : .contentLength(Int64(body.count)), keepAlive: keepAlive,
+            announceKeepAlive: announceKeepAlive, into: &buffer)
+        if !isHead && !bodiless { buffer.append(contentsOf: body) }
     }
 
     /// How a head says where its body ends.
@@ -49,13 +56,16 @@ public struct HTTPResponse: Sendable, Equatable {
         case chunked
         /// No field: the body ends when the connection closes.
         case untilClose
+        /// No field and no body: a 1xx, 204 or 304 answer.
+        case none
     }
 
     /// Appends a status line, `headers` and `extraHeaders`, then the `framing` field,
-    /// `Connection: close` when not `keepAlive`, and the blank line — as bytes, building no string.
+    /// `Connection: close` when not `keepAlive` (`Connection: keep-alive` when it is and
+    /// `announceKeepAlive`, for HTTP/1.0 clients), and the blank line — as bytes, building no string.
     static func writeHead(
         status: Int, headers: HTTPFieldLines, extraHeaders: HTTPFieldLines = HTTPFieldLines(), framing: HeadFraming,
-        keepAlive: Bool, into buffer: inout [UInt8]
+        keepAlive: Bool, announceKeepAlive: Bool = false, into buffer: inout [UInt8]
     ) {
         HTTPStatus.appendStatusLine(status, to: &buffer)
         buffer.append(contentsOf: headers.bytes)
@@ -67,10 +77,14 @@ public struct HTTPResponse: Sendable, Equatable {
             buffer.append(literal: "\r\n")
         case .chunked:
             buffer.append(literal: "Transfer-Encoding: chunked\r\n")
-        case .untilClose:
+        case .untilClose, .none:
             break
         }
-        if !keepAlive { buffer.append(literal: "Connection: close\r\n") }
+        if !keepAlive {
+            buffer.append(literal: "Connection: close\r\n")
+        } else if announceKeepAlive {
+            buffer.append(literal: "Connection: keep-alive\r\n")
+        }
         buffer.append(literal: "\r\n")
     }
 }

@@ -7,8 +7,8 @@ import Synchronization
 /// Exact, not approximate: while a denial's `retryAfter` runs, the same request would be
 /// denied by the store anyway (other clients and instances can only consume more; the one
 /// exception, a refund by another instance sharing the store, is described at
-/// ``refund(policy:key:cost:countedAt:on:completion:)``). A cached denial covers requests of
-/// the same or a larger cost.
+/// ``refund(policy:key:cost:countedAt:on:completion:)``). A cached denial answers requests of
+/// the same policy and cost, with the remaining units and waits the store gave.
 ///
 /// ```swift
 /// let store = OverLimitCache(RedisStore(client: try RedisClient(url: "redis://127.0.0.1:6379")))
@@ -22,8 +22,10 @@ public final class OverLimitCache: RateLimitStore {
     private struct Denial {
         var untilMilliseconds: Int64
         var resetUntilMilliseconds: Int64
+        var policy: RateLimitPolicy
         var cost: Int
         var limit: Int
+        var remaining: Int
     }
 
     /// The store asked when the cache has no answer.
@@ -32,6 +34,9 @@ public final class OverLimitCache: RateLimitStore {
     private let entriesPerShard: Int
     private let timeSource: any TimeSource
     private let usesSystemClock: Bool
+    /// Counts the refunds answered: a denial asked for before one and answered after it may be
+    /// older than the units it gave back, so it is not remembered.
+    private let refunds = Atomic<UInt64>(0)
 
     /// A cache in front of `store` holding at most about `capacity` denied keys.
     public init(_ store: any RateLimitStore, capacity: Int = 100_000, timeSource: any TimeSource = SystemTimeSource()) {
@@ -49,9 +54,14 @@ public final class OverLimitCache: RateLimitStore {
         completion: @escaping (Result<Decision, RateLimitError>) -> Void
     ) {
         let now = usesSystemClock ? loop.tickWallClockMilliseconds : timeSource.nowMilliseconds()
-        if let cached = cachedDenial(key: key, cost: cost, now: now) { return completion(.success(cached)) }
+        if let cached = cachedDenial(policy: policy, key: key, cost: cost, now: now) {
+            return completion(.success(cached))
+        }
+        let refundsBefore = refunds.load(ordering: .acquiring)
         store.check(policy: policy, key: key, cost: cost, on: loop) { [self] result in
-            if case .success(let decision) = result { remember(decision, key: key, cost: cost, now: now) }
+            if case .success(let decision) = result {
+                remember(decision, policy: policy, key: key, cost: cost, now: now, refundsBefore: refundsBefore)
+            }
             completion(result)
         }
     }
@@ -59,9 +69,10 @@ public final class OverLimitCache: RateLimitStore {
     /// Answers from the cache, or asks the store and remembers a denial.
     public func check(policy: RateLimitPolicy, key: String, cost: Int) async throws(RateLimitError) -> Decision {
         let now = timeSource.nowMilliseconds()
-        if let cached = cachedDenial(key: key, cost: cost, now: now) { return cached }
+        if let cached = cachedDenial(policy: policy, key: key, cost: cost, now: now) { return cached }
+        let refundsBefore = refunds.load(ordering: .acquiring)
         let decision = try await store.check(policy: policy, key: key, cost: cost)
-        remember(decision, key: key, cost: cost, now: now)
+        remember(decision, policy: policy, key: key, cost: cost, now: now, refundsBefore: refundsBefore)
         return decision
     }
 
@@ -75,7 +86,7 @@ public final class OverLimitCache: RateLimitStore {
     ) {
         forget(key)
         store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt, on: loop) { [self] result in
-            forget(key)  // a denial that was in flight during the refund may have been cached again
+            refundAnswered(key)
             completion(result)
         }
     }
@@ -83,8 +94,15 @@ public final class OverLimitCache: RateLimitStore {
     /// Refunds through to the store and forgets the key's cached denial.
     public func refund(policy: RateLimitPolicy, key: String, cost: Int, countedAt: Int64) async throws(RateLimitError) {
         forget(key)
+        defer { refundAnswered(key) }
         try await store.refund(policy: policy, key: key, cost: cost, countedAt: countedAt)
-        forget(key)  // a denial that was in flight during the refund may have been cached again
+    }
+
+    /// After a refund's answer: forgets a denial cached while it was in flight, and keeps out the
+    /// denials asked for before it and answered after (another loop's connection may read them later).
+    private func refundAnswered(_ key: String) {
+        refunds.add(1, ordering: .releasing)
+        forget(key)
     }
 
     private func forget(_ key: String) {
@@ -96,23 +114,30 @@ public final class OverLimitCache: RateLimitStore {
         shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
     }
 
-    private func cachedDenial(key: String, cost: Int, now: Int64) -> Decision? {
+    private func cachedDenial(policy: RateLimitPolicy, key: String, cost: Int, now: Int64) -> Decision? {
         let key = ByteKey(key)
-        guard let denial = shard(key).entries.withLock({ $0[key] }), now < denial.untilMilliseconds, cost >= denial.cost
+        guard let denial = shard(key).entries.withLock({ $0[key] }), now < denial.untilMilliseconds,
+            cost == denial.cost, policy == denial.policy
         else { return nil }
         return Decision(
-            allowed: false, limit: denial.limit, remaining: 0,
+            allowed: false, limit: denial.limit, remaining: denial.remaining,
             resetAfterMilliseconds: max(0, denial.resetUntilMilliseconds - now),
             retryAfterMilliseconds: denial.untilMilliseconds - now)
     }
 
     /// Remembers a denial from the time the check was asked: the cached `retryAfter` can only
-    /// end early, never late.
-    private func remember(_ decision: Decision, key: String, cost: Int, now: Int64) {
-        guard !decision.allowed, decision.retryAfterMilliseconds > 0 else { return }
+    /// end early, never late. Not when a refund was answered since the check was asked
+    /// (`refundsBefore` is the count then).
+    private func remember(
+        _ decision: Decision, policy: RateLimitPolicy, key: String, cost: Int, now: Int64, refundsBefore: UInt64
+    ) {
+        guard !decision.allowed, decision.retryAfterMilliseconds > 0,
+            refunds.load(ordering: .acquiring) == refundsBefore
+        else { return }
         let denial = Denial(
             untilMilliseconds: now + decision.retryAfterMilliseconds,
-            resetUntilMilliseconds: now + decision.resetAfterMilliseconds, cost: cost, limit: decision.limit)
+            resetUntilMilliseconds: now + decision.resetAfterMilliseconds, policy: policy, cost: cost,
+            limit: decision.limit, remaining: decision.remaining)
         let key = ByteKey(key)
         shard(key).entries.withLock { entries in
             if entries.count >= entriesPerShard && entries[key] == nil {

@@ -25,12 +25,33 @@ import Testing
                 + "Connection: close\r\n\r\n")
     }
 
+    /// A 204 or 304 answer has neither a body nor a length, whatever body it was given (RFC 9110
+    /// §6.4.1): a body would be read as the start of the next answer on the connection.
+    @Test(arguments: [204, 304])
+    func aBodilessStatusIsWrittenWithoutBodyOrLength(status: Int) {
+        let response = HTTPResponse(status: status, headers: [], body: Array("OK\n".utf8))
+        #expect(written(response) == "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n\r\n")
+    }
+
+    /// An HTTP/1.0 client keeps a connection only when the answer says so.
+    @Test func anHTTP10ClientIsToldTheConnectionStaysOpen() {
+        var bytes: [UInt8] = []
+        HTTPResponse.text(200, "ok").write(
+            into: &bytes, keepAlive: true, isHead: false, extraHeaders: [], announceKeepAlive: true)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\r\nConnection: keep-alive\r\n"))
+        bytes.removeAll()
+        HTTPResponse.text(200, "ok").write(
+            into: &bytes, keepAlive: false, isHead: false, extraHeaders: [], announceKeepAlive: true)
+        #expect(!String(decoding: bytes, as: UTF8.self).contains("keep-alive"))
+    }
+
     @Test(arguments: [
         (100, "HTTP/1.1 100 Continue"), (599, "HTTP/1.1 599 Unknown"), (99, "HTTP/1.1 99 Unknown"),
         (700, "HTTP/1.1 700 Unknown"), (200, "HTTP/1.1 200 OK"),
     ])
     func everyStatusGetsItsStatusLine(_ status: Int, _ line: String) {
-        #expect(written(HTTPResponse(status: status)) == line + "\r\nContent-Length: 0\r\n\r\n")
+        let length = status < 200 ? "" : "Content-Length: 0\r\n"  // a 1xx answer has no body to measure
+        #expect(written(HTTPResponse(status: status)) == line + "\r\n" + length + "\r\n")
     }
 
     @Test func fieldLinesKeepTheirFieldsInOrder() {

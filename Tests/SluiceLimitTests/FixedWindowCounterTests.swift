@@ -111,4 +111,31 @@ import Testing
         counter.refund(cost: 3, countedAt: 10_200, policy: policy)  // window 10 is over
         #expect(counter.count == 1)
     }
+
+    /// Each event loop reads the clock once per iteration, so a check can reach the counter with a time a moment
+    /// behind the one before it, across a window edge: it counts in the newer window, which must not start over.
+    @Test func aCheckWithALaggingClockCountsInTheCountersWindow() {
+        var counter = FixedWindowCounter()
+        for _ in 0..<3 { #expect(counter.check(cost: 1, now: 5_000, policy: policy).allowed) }
+        let lagging = counter.check(cost: 1, now: 4_999, policy: policy)
+        #expect(!lagging.allowed, "window 5 is full; the lagging check comes after its three")
+        #expect(lagging.remaining == 0)
+        #expect(counter.windowIndex == 5 && counter.count == 3)
+        #expect(!counter.check(cost: 1, now: 5_001, policy: policy).allowed)
+        // With room in the newer window, the lagging check takes it there, and a refund finds it.
+        var roomy = FixedWindowCounter()
+        _ = roomy.check(cost: 1, now: 5_000, policy: policy)
+        let counted = roomy.check(cost: 1, now: 4_999, policy: policy)
+        #expect(counted.allowed && counted.remaining == 1 && counted.countedAt == 5_000)
+        roomy.refund(cost: 1, countedAt: counted.countedAt!, policy: policy)
+        #expect(roomy.count == 1)
+    }
+
+    /// A cost far beyond any limit is denied, never summed into an overflow.
+    @Test func aHugeCostIsDeniedWithoutOverflow() {
+        var counter = FixedWindowCounter()
+        _ = counter.check(cost: 1, now: 5_000, policy: policy)
+        let denied = counter.check(cost: .max, now: 5_000, policy: policy)
+        #expect(!denied.allowed && denied.remaining == 2)
+    }
 }

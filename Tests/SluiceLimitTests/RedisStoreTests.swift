@@ -399,6 +399,25 @@ import Testing
         }
     }
 
+    /// As in memory: a bucket filled under a larger burst holds the new, lower one (a reload), even
+    /// checked in the millisecond it was last changed; and a cost whose token-milliseconds pass
+    /// Int64 is denied rather than trapping the process.
+    @Test func aTokenBucketHoldsALoweredBurstAndDeniesAnOverflowingCost() async throws {
+        try await Self.withManualClockStore { _, store, time in
+            let before = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 100)
+            let after = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 10)
+            #expect(try await store.check(policy: before, key: "{b}", cost: 1).remaining == 99)
+            var allowed = 0
+            for _ in 0..<20 where try await store.check(policy: after, key: "{b}", cost: 1).allowed { allowed += 1 }
+            #expect(allowed == 10)
+            let yearly = try RateLimitPolicy(
+                algorithm: .tokenBucket, limit: 1, window: .seconds(366 * 86_400), burst: 1)
+            let denied = try await store.check(policy: yearly, key: "{y}", cost: 1_000_000_000)
+            #expect(!denied.allowed && denied.remaining == 1)
+            #expect(time.nowMilliseconds() == 1_700_000_000_000, "one millisecond throughout")
+        }
+    }
+
     /// Units allowed in one millisecond share one run of the log, whatever their cost: the
     /// newest run lives in the log's summary, and a denial writes nothing.
     @Test func aSlidingWindowCheckOfThousandsOfUnitsIsOneRun() async throws {

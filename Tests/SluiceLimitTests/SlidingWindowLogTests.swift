@@ -41,16 +41,18 @@ import Testing
         )
     }
 
-    @Test func unitsSeenExpiredCountAgainWhenTheClockGoesBack() {
+    /// As the Redis script, which drops runs once expired: a check whose clock reads a moment behind another's
+    /// (each event loop reads its own) does not bring back units the other saw expire.
+    @Test func unitsSeenExpiredStayExpiredWhenTheClockGoesBack() {
         var log = SlidingWindowLog()
         for now: Int64 in [0, 100, 200] {
             _ = log.check(cost: 1, now: now, policy: policy)
         }
         // At 1,050 the unit of 0 has expired; a denial keeps every run stored.
         #expect(log.check(cost: 3, now: 1_050, policy: policy).remaining == 1)
-        // The clock steps back to 900: the unit of 0 is within the window again, so there is no room.
+        // A check at 900 comes after that one: the unit of 0 stays expired, so one unit fits.
         let afterStepBack = log.check(cost: 1, now: 900, policy: policy)
-        #expect(!afterStepBack.allowed)
+        #expect(afterStepBack.allowed)
         #expect(afterStepBack.remaining == 0)
     }
 
@@ -181,5 +183,13 @@ import Testing
         let afterEmptyRun = log.check(cost: 1, now: 1_050, policy: policy)
         #expect(afterEmptyRun.allowed && afterEmptyRun.remaining == 0)
         #expect(log.check(cost: 1, now: 1_050, policy: policy).retryAfter == .milliseconds(100))
+    }
+
+    /// A cost far beyond any limit is denied, never summed into an overflow.
+    @Test func aHugeCostIsDeniedWithoutOverflow() {
+        var log = SlidingWindowLog()
+        _ = log.check(cost: 1, now: 0, policy: policy)
+        let denied = log.check(cost: .max, now: 0, policy: policy)
+        #expect(!denied.allowed && denied.remaining == 2 && denied.retryAfter == denied.resetAfter)
     }
 }

@@ -149,4 +149,25 @@ import Testing
         bucket.refund(cost: 1, countedAt: first.countedAt!, policy: policy)
         #expect(!bucket.check(cost: 10, now: start + 200, policy: policy).allowed, "9 tokens, not 10")
     }
+
+    /// A reload can lower the burst of a rule whose buckets are full: they hold the new burst, not the old one.
+    @Test func aLoweredBurstCapsABucketFilledUnderTheOldOne() throws {
+        let before = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 100)
+        let after = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 10)
+        var bucket = TokenBucket.full(for: before, at: 1_000)
+        #expect(bucket.check(cost: 1, now: 1_000, policy: after).remaining == 9)
+        var allowed = 1
+        for _ in 0..<20 where bucket.check(cost: 1, now: 1_000, policy: after).allowed { allowed += 1 }
+        #expect(allowed == 10)
+    }
+
+    /// `cost × window` past Int64 (a year-long window, a cost of a billion) is denied, not a trap.
+    @Test func aCostWhoseTokenMillisecondsOverflowIsDenied() throws {
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(366 * 86_400), burst: 1)
+        var bucket = TokenBucket.full(for: policy, at: 0)
+        let denied = bucket.check(cost: 1_000_000_000, now: 0, policy: policy)
+        #expect(!denied.allowed && denied.remaining == 1 && denied.retryAfter == denied.resetAfter)
+        bucket.refund(cost: .max, countedAt: 0, policy: policy)
+        #expect(bucket.check(cost: 1, now: 0, policy: policy).allowed)
+    }
 }

@@ -213,6 +213,50 @@ import Testing
         }
     }
 
+    /// `Connection: Content-Length` must not take the body's framing away: the upstream would read
+    /// the body as a request of its own, past the limiter, and answer it to whoever's request comes
+    /// next on that pooled connection.
+    @Test func aConnectionOptionCannotUnframeTheBody() async throws {
+        try await Self.withProxy { port, _ in
+            let smuggled = "GET /headers HTTP/1.1\r\nHost: internal\r\n\r\n"
+            let sum = smuggled.utf8.reduce(UInt32(0)) { $0 &+ UInt32($1) }
+            let client = try RawHTTPClient(port: port)
+            try client.send(
+                "POST /count HTTP/1.1\r\nHost: t\r\nConnection: Content-Length\r\n"
+                    + "Content-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)")
+            let response = try client.readResponse()
+            #expect(response.text == "\(smuggled.utf8.count) \(sum)\n", "the body reached /count whole")
+            let next = try RawHTTPClient(port: port).get("/headers")
+            #expect(next.text.contains("host: test"), "the next client got its own answer: \(next.text)")
+        }
+    }
+
+    /// The upstream gets a `Host` for the authority the request is for and an origin-form target:
+    /// an absolute-form target's authority wins over `Host`, and an HTTP/1.0 request without one
+    /// gets the upstream's. A reverse proxy opens no tunnels: `CONNECT` and `OPTIONS *` get 501.
+    @Test func theUpstreamGetsTheRequestsHostAndOriginFormTarget() async throws {
+        try await Self.withProxy { port, _ in
+            let client = try RawHTTPClient(port: port)
+            let absolute = try client.get("http://other.example/headers?q=1", headers: ["X-Kept: k"])
+            #expect(absolute.status == 200)
+            #expect(absolute.text.contains("host: other.example"))
+            #expect(!absolute.text.contains("host: test"))
+            let old = try RawHTTPClient(port: port)
+            try old.send("GET /headers HTTP/1.0\r\n\r\n")
+            let answer = try old.readResponse()
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("host: 127.0.0.1:"), "the upstream's authority: \(answer.text)")
+            for request in [
+                "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+                "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
+            ] {
+                let tunnel = try RawHTTPClient(port: port)
+                try tunnel.send(request)
+                #expect(try tunnel.readResponse().status == 501)
+            }
+        }
+    }
+
     @Test func unreachableUpstreamGives502AndASlowOneGives504() async throws {
         let closedPort = try FreePort.pick()
         try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port, _) async throws in

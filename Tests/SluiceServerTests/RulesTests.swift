@@ -76,7 +76,8 @@ import Testing
             for: allowed, rule: rule, nowMilliseconds: 1_700_000_000_200, style: .init()
         ).pairs
         #expect(fields.map(\.0) == ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"])
-        #expect(fields.map(\.1) == ["10", "3", "1700000003"])
+        // Whole again at 1,700,000,001.700 s: rounded up to 1,700,000,002.
+        #expect(fields.map(\.1) == ["10", "3", "1700000002"])
         let denied = Decision(
             allowed: false, limit: 10, remaining: 0, resetAfter: .milliseconds(200), retryAfter: .milliseconds(200))
         let deniedFields = RateLimitHeaders.fields(

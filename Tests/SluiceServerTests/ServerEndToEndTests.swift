@@ -83,6 +83,13 @@ import Testing
             #expect(response.status == 200)
             #expect(response.header("Connection") == "close")
             #expect(old.isClosedByPeer())
+            // An HTTP/1.0 client that asks to keep the connection is told it stays open, and can use it.
+            let kept = try RawHTTPClient(port: port)
+            for _ in 0..<2 {
+                try kept.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                let answer = try kept.readResponse()
+                #expect(answer.status == 200 && answer.header("Connection") == "keep-alive")
+            }
         }
     }
 

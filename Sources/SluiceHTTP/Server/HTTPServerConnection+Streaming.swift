@@ -90,10 +90,11 @@ extension HTTPServerConnection {
             head = advertised.map { .contentLength($0) } ?? .untilClose
         }
         let keepAlive = keepAlive
+        let announceKeepAlive = !clientSpeaksHTTP11
         output.appendEncoded {
             HTTPResponse.writeHead(
                 status: status, headers: headers, extraHeaders: extraHeaders, framing: head, keepAlive: keepAlive,
-                into: &$0)
+                announceKeepAlive: announceKeepAlive, into: &$0)
         }
         if isHeadRequest { streamedFraming = .contentLength }  // a HEAD answer has no body, whatever is sent
         scheduleFlush()

@@ -311,7 +311,9 @@ final class HTTPServerConnection: EventHandler {
 
     private func writeWhole(_ response: HTTPResponse, extraHeaders: HTTPFieldLines = HTTPFieldLines()) {
         output.appendEncoded {
-            response.write(into: &$0, keepAlive: keepAlive, isHead: isHeadRequest, extraHeaders: extraHeaders)
+            response.write(
+                into: &$0, keepAlive: keepAlive, isHead: isHeadRequest, extraHeaders: extraHeaders,
+                announceKeepAlive: !clientSpeaksHTTP11)
         }
         scheduleFlush()
         answerComplete = true

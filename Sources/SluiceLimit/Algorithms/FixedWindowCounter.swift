@@ -24,6 +24,11 @@ public struct FixedWindowCounter: Sendable, Hashable {
     /// A request costing more than `policy.limit` can never pass; it is denied with `retryAfter` equal to
     /// `resetAfter`, the time until the current window ends (zero if the window has nothing counted).
     ///
+    /// A check whose `now` falls in an earlier window than the counter's (a clock read a moment before another
+    /// check's: each event loop reads its own once per iteration) is decided in the counter's window, at its start:
+    /// the check reaches the counter after one made in that window, so that is where it happens. Counting it in the
+    /// earlier window instead would start that window's count afresh and lose the newer one's.
+    ///
     /// - Parameters:
     ///   - cost: Units the request consumes, at least 1.
     ///   - now: Milliseconds since the epoch.
@@ -31,9 +36,14 @@ public struct FixedWindowCounter: Sendable, Hashable {
     public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
         precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
         let window = policy.windowMilliseconds
-        let index = Self.floorDivide(now, by: window)
+        var index = Self.floorDivide(now, by: window)
+        var now = now
+        if index < windowIndex && count > 0 {
+            (index, now) = (windowIndex, windowIndex * window)
+        }
         let current = index == windowIndex ? count : 0
-        let allowed = current + cost <= policy.limit
+        // `cost` may be any size: compared with what is left, so that no sum can overflow.
+        let allowed = cost <= policy.limit - current
         let counted = allowed ? current + cost : current
         if allowed {
             windowIndex = index

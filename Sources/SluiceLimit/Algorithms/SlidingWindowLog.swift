@@ -50,8 +50,10 @@ public struct SlidingWindowLog: Sendable, Hashable {
     /// it to fit. A request costing more than `policy.limit` can never pass; it is denied with `retryAfter` equal
     /// to `resetAfter`, which is zero when the log is empty.
     ///
-    /// Should the clock go backwards, units are recorded at the newest timestamp already stored instead of `now`,
-    /// which can only make the log stricter.
+    /// Should the clock go backwards (a check whose time was read a moment before another's: each event loop reads
+    /// its own once per iteration), units are recorded at the newest timestamp already stored instead of `now`,
+    /// which can only make the log stricter, and units a later check saw expire stay expired, as the Redis script,
+    /// which drops them, has it.
     ///
     /// - Parameters:
     ///   - cost: Units the request consumes, at least 1.
@@ -63,13 +65,10 @@ public struct SlidingWindowLog: Sendable, Hashable {
         while firstLiveRun < runs.count && runs[firstLiveRun].timestamp <= now - window {
             firstLiveRun += 1
         }
-        // Only when the clock went back since the latest check: runs it saw expire count again.
-        while firstLiveRun > 0 && runs[firstLiveRun - 1].timestamp > now - window {
-            firstLiveRun -= 1
-        }
         let expiredUnits = unitsBefore(firstLiveRun)
         let liveUnits = (runs.last?.cumulativeUnits ?? 0) - expiredUnits
-        let allowed = liveUnits + cost <= policy.limit
+        // `cost` may be any size: compared with what is left, so that no sum can overflow.
+        let allowed = cost <= policy.limit - liveUnits
         var countedAt: Int64?
         if allowed {
             discardExpiredRuns()

@@ -42,7 +42,7 @@ public struct TokenBucket: Sendable, Hashable {
     /// the bucket neither refills nor moves `updatedAt` back, so that interval is never refilled twice.
     public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
         precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
-        let need = Int64(cost) * policy.windowMilliseconds
+        let need = Self.need(cost: cost, policy: policy)
         var available = level(at: now, policy: policy)
         let allowed = available >= need
         if allowed {
@@ -87,7 +87,8 @@ public struct TokenBucket: Sendable, Hashable {
     /// was taken; the refund is skipped, which can only deny early.
     public mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
         guard updatedAt == countedAt else { return }
-        level = min(Self.capacity(of: policy), level + Int64(cost) * policy.windowMilliseconds)
+        let capacity = Self.capacity(of: policy)
+        level = min(capacity, level + min(capacity, Self.need(cost: cost, policy: policy)))
     }
 
     /// When the bucket is full again and the state can be forgotten (a new bucket starts full).
@@ -99,11 +100,20 @@ public struct TokenBucket: Sendable, Hashable {
         Int64(policy.burst) * policy.windowMilliseconds
     }
 
+    /// The token-milliseconds a request of `cost` takes: `cost × window`, or `Int64.max` when that
+    /// overflows (more than any bucket holds, as ``RateLimitPolicy`` keeps capacities within 2^53).
+    static func need(cost: Int, policy: RateLimitPolicy) -> Int64 {
+        let (need, overflow) = Int64(cost).multipliedReportingOverflow(by: policy.windowMilliseconds)
+        return overflow ? .max : need
+    }
+
     /// The level at `time`: `min(capacity, level + elapsed × limit)`; a product that overflows
-    /// (a very long idle time) is past the capacity anyway.
+    /// (a very long idle time) is past the capacity anyway. A level above the capacity (the burst
+    /// was lowered by a reload) reads as the capacity, as the Redis script has it.
     private func level(at time: Int64, policy: RateLimitPolicy) -> Int64 {
         let missing = Self.capacity(of: policy) - level
-        guard time > updatedAt, missing > 0 else { return level }
+        guard missing > 0 else { return Self.capacity(of: policy) }
+        guard time > updatedAt else { return level }
         let (refill, overflow) = (time - updatedAt).multipliedReportingOverflow(by: Int64(policy.limit))
         return overflow || refill >= missing ? Self.capacity(of: policy) : level + refill
     }

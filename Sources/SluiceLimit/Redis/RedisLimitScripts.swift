@@ -185,7 +185,8 @@ public enum RedisLimitScripts {
             local checks = tonumber(ARGV[7] or '1')
             local level, at = bucket()
             if level == nil or at == nil then level, at = capacity, now end
-            if now > at then level = math.min(capacity, level + (now - at) * limit) end
+            if now > at then level = level + (now - at) * limit end
+            level = math.min(capacity, level)  -- also when the burst was lowered since the last take
             local taken = 0
             while taken < checks and level - taken * need >= need do taken = taken + 1 end
             if taken > 0 then

@@ -246,7 +246,7 @@ public final class RedisStore: RateLimitStore {
     ) -> Result<[Decision], RateLimitError> {
         batchDecisions(from: result, count: count, fieldCount: 3, key: key) { taken, fields in
             let (level, now) = (fields[1], fields[2])
-            let need = Int64(cost) * policy.windowMilliseconds
+            let need = TokenBucket.need(cost: cost, policy: policy)
             return (0..<Int64(count)).map { index in
                 let allowed = index < taken
                 return TokenBucket.decision(
@@ -367,7 +367,7 @@ public final class RedisStore: RateLimitStore {
             else { return .failure(unexpected(value, key: key)) }
             return .success(
                 Decision(
-                    allowed: allowed == 1, limit: policy.burst, remaining: Int(max(0, remaining)),
+                    allowed: allowed == 1, limit: policy.limit, remaining: Int(max(0, remaining)),
                     resetAfterMilliseconds: max(0, reset), retryAfterMilliseconds: max(0, retry),
                     countedAt: allowed == 1 ? countedAt : nil))
         }

@@ -86,7 +86,8 @@ extension ServerConfiguration {
         }
         if let object = try fields.object("target") {
             try object.allowOnly(["status", "body", "contentType"])
-            if let status = try object.integer("status", in: 100...599) { target.status = status }
+            // A final answer: 1xx statuses are interim.
+            if let status = try object.integer("status", in: 200...599) { target.status = status }
             if let body = try object.string("body") { target.body = body }
             if let type = try object.string("contentType") { target.contentType = type }
         }

@@ -10,14 +10,22 @@ import SluiceNet
 /// an upstream that fails mid-answer has the client connection closed.
 public struct ProxyHandler: HTTPRequestHandler {
     private let client: UpstreamClient
+    /// The `Host` of a request that named none (HTTP/1.0 allows that; HTTP/1.1 upstreams need one).
+    private let upstreamAuthority: String
 
     /// Forwards through `client`.
     public init(client: UpstreamClient) {
         self.client = client
+        upstreamAuthority = client.upstream.description
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let head = request.head
+        // A reverse proxy opens no tunnels, and `*` names no resource of the upstream's.
+        guard head.method != "CONNECT" && head.target != "*" else {
+            return responder.respond(
+                HTTPResponse(status: 501, headers: [("Content-Type", "text/plain")], body: Array("not proxied\n".utf8)))
+        }
         let chunked: Bool
         let hasBody: Bool
         switch head.bodyFraming {
@@ -30,7 +38,8 @@ public struct ProxyHandler: HTTPRequestHandler {
         }
         let exchange = ProxyExchange(responder: responder)
         let call = client.start(
-            head: Self.upstreamHead(for: request, chunked: chunked), method: head.method, chunkedBody: chunked,
+            head: Self.upstreamHead(for: request, defaultHost: upstreamAuthority), method: head.method,
+            chunkedBody: chunked,
             hasBody: hasBody, on: request.loop, delegate: exchange)
         exchange.call = call
         responder.whenClientCloses { call.cancel() }
@@ -48,8 +57,13 @@ public struct ProxyHandler: HTTPRequestHandler {
         }
     }
 
-    /// The request head as the upstream sees it, written as bytes in one allocation.
-    static func upstreamHead(for request: HTTPRequest, chunked: Bool) -> [UInt8] {
+    /// The request head as the upstream sees it, written as bytes in one allocation. Its body is
+    /// framed as the parser read it: the client's `Content-Length` and `Transfer-Encoding` lines
+    /// are never copied, so no `Connection` option can take the framing away and leave the
+    /// upstream to read the body as a request of its own. The target goes in origin form, and
+    /// `Host` names the authority the request is for (an absolute-form target's, which wins over
+    /// the client's `Host` (RFC 9112 §3.2.2), else `defaultHost` when the client named none).
+    static func upstreamHead(for request: HTTPRequest, defaultHost: String) -> [UInt8] {
         let head = request.head
         let peer = request.peer?.ip
         // The fields as they came, plus the request line and the fields added (the peer and host once more).
@@ -60,13 +74,15 @@ public struct ProxyHandler: HTTPRequestHandler {
         bytes.reserveCapacity(capacity)
         bytes.appendUTF8(head.method)
         bytes.append(literal: " ")
-        bytes.appendUTF8(head.target)
-        bytes.append(literal: " HTTP/1.1\r\n")
+        bytes.appendUTF8(head.target.hasPrefix("/") ? head.target : Self.originForm(of: head.target))
+        bytes.append(literal: " HTTP/1.1\r\nHost: ")
+        bytes.appendUTF8(head.host ?? defaultHost)
+        bytes.append(literal: "\r\n")
         var forwardedFor: [String] = []
         head.headers.forEachEndToEndField { field in
             if field.isNamed("X-Forwarded-For") {
                 forwardedFor.append(field.value)
-            } else if !(chunked && field.isNamed("Content-Length")) && !field.isNamed("X-Forwarded-Proto")
+            } else if !field.isNamed("Content-Length") && !field.isNamed("Host") && !field.isNamed("X-Forwarded-Proto")
                 && !field.isNamed("X-Forwarded-Host")
             {
                 bytes.appendFieldLine(name: field.name, value: field.value)
@@ -78,9 +94,23 @@ public struct ProxyHandler: HTTPRequestHandler {
         }
         bytes.append(literal: "X-Forwarded-Proto: http\r\n")
         if let host = head.host { bytes.appendFieldLine(name: "X-Forwarded-Host", value: host) }
-        if chunked { bytes.append(literal: "Transfer-Encoding: chunked\r\n") }
+        switch head.bodyFraming {
+        case .none: break
+        case .contentLength(let length):
+            bytes.append(literal: "Content-Length: ")
+            bytes.appendDecimal(length)
+            bytes.append(literal: "\r\n")
+        case .chunked: bytes.append(literal: "Transfer-Encoding: chunked\r\n")
+        }
         bytes.append(literal: "\r\n")
         return bytes
+    }
+
+    /// The path and query of an absolute-form target (`http://a.example/x?y` → `/x?y`; `/` when it has no path).
+    static func originForm(of target: String) -> String {
+        guard let scheme = target.range(of: "://") else { return target }
+        let afterAuthority = target[scheme.upperBound...].drop { $0 != "/" && $0 != "?" }
+        return afterAuthority.first == "/" ? String(afterAuthority) : "/" + afterAuthority
     }
 }
 

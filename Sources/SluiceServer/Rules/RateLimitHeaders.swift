@@ -40,7 +40,10 @@ public enum RateLimitHeaders {
         style: RateLimitHeaderStyle
     ) -> HTTPFieldLines {
         let resetSeconds = secondsRoundedUp(milliseconds: decision.resetAfterMilliseconds)
-        let reset = style.resetAsDelta ? resetSeconds : (nowMilliseconds + 999) / 1000 + resetSeconds
+        // The instant the quota is whole again, rounded up to a whole second.
+        let reset =
+            style.resetAsDelta
+            ? resetSeconds : secondsRoundedUp(milliseconds: nowMilliseconds + max(0, decision.resetAfterMilliseconds))
         // Names, separators and numbers of at most 20 digits; the draft fields add the rule's name twice.
         let capacity = 200 + (style.draftFields ? 2 * ruleName.utf8.count + 160 : 0)
         return HTTPFieldLines(capacity: capacity) { fields in
