@@ -42,6 +42,9 @@ import Testing
                 request.loop.schedule(after: .milliseconds(50)) { responder.abort() }
             case "/stall":
                 break  // never answers
+            case "/trickle":
+                responder.startResponse(status: 200, headers: [], framing: .contentLength(100_000))
+                responder.sendBody(Array(repeating: 67, count: 1_000))  // and never the rest
             case "/hangup":
                 responder.abort()  // closes without a byte of answer
             default:
@@ -254,6 +257,25 @@ import Testing
                 try tunnel.send(request)
                 #expect(try tunnel.readResponse().status == 501)
             }
+        }
+    }
+
+    /// An upstream that answers part of a body and then goes silent is let go after the upstream
+    /// timeout, and the client's connection closed, rather than holding both until the upstream
+    /// closes; a client that reads slowly is not the upstream's fault.
+    @Test func anUpstreamSilentMidBodyIsCutOffAfterTheUpstreamTimeout() async throws {
+        try await Self.withProxy(upstreamTimeout: .milliseconds(500)) { port, _ in
+            let client = try RawHTTPClient(port: port, timeout: .seconds(20))
+            let started = ContinuousClock.now
+            try client.send("GET /trickle HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(throws: (any Error).self, "the answer ends cut short") { try client.readResponse() }
+            let waited = ContinuousClock.now - started
+            #expect(waited < .seconds(8), "closed after the upstream timeout, not the client's 20 s: \(waited)")
+            let reader = try RawHTTPClient(port: port, timeout: .seconds(30))
+            try reader.send("GET /big?n=\(8 << 20) HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await Task.sleep(for: .seconds(1.5))  // reads nothing for three upstream timeouts
+            let response = try reader.readResponse()
+            #expect(response.status == 200 && response.body.count == 8 << 20, "a slow reader still gets it all")
         }
     }
 

@@ -23,6 +23,11 @@ final class UpstreamConnection: EventHandler {
     private var interest: Interest = [.read, .write]
     private var responseTimer: TimerID?
     private let responseTimeout: Duration
+    /// Fails a call whose upstream moves no byte for `responseTimeout` while Sluice waits on it
+    /// (see ``checkForStall()``); the response timer covers the wait for the first answer.
+    private var stallTimer: TimerID?
+    /// When bytes last moved to or from the upstream during the call (a ``EventLoop/tickTime``).
+    private var lastProgress: UInt64 = 0
     private let onIdle: (UpstreamConnection) -> Void
     private let onClose: (UpstreamConnection) -> Void
     /// Offered a call that failed on a reused connection before any answer; true if it took it.
@@ -61,6 +66,8 @@ final class UpstreamConnection: EventHandler {
         if state == .idle { state = .busy }
         output.append(contentsOf: call.requestHead)
         if call.bodyEnded { startResponseTimer() }  // with a body: once it has all been sent (`bodyFinished`)
+        lastProgress = loop.tickTime
+        scheduleStallCheck()
         if state == .busy { flush() }
     }
 
@@ -76,14 +83,38 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
+    private func scheduleStallCheck() {
+        stallTimer = loop.schedule(atNanoseconds: lastProgress &+ UInt64(responseTimeout.nanoseconds)) { [self] in
+            stallTimer = nil
+            checkForStall()
+        }
+    }
+
+    /// Fails the call when the upstream has moved no byte for `responseTimeout` while Sluice waits
+    /// on it: for the answer's next bytes (unless the client is the slow one and reading is
+    /// paused), or for it to take request bytes it has not read. A client slow to send its body
+    /// is not the upstream's doing, and its own idle timeout applies.
+    private func checkForStall() {
+        guard let call, state != .closed else { return }
+        let waitingOnUpstream = call.responseStarted ? !call.responsePaused : !output.isEmpty
+        if !waitingOnUpstream { lastProgress = max(lastProgress, loop.tickTime) }
+        if waitingOnUpstream && loop.tickTime &- lastProgress >= UInt64(responseTimeout.nanoseconds) {
+            fail(UpstreamError(kind: .timeout, message: "\(address) moved no byte for \(responseTimeout)"))
+        } else {
+            scheduleStallCheck()
+        }
+    }
+
     /// Queues request bytes; false when the upstream falls behind.
     func write(_ bytes: [UInt8]) -> Bool {
+        if output.isEmpty { lastProgress = loop.tickTime }  // the upstream's time to take them starts now
         output.append(contentsOf: bytes)
         if state == .busy { flush() }
         return output.pendingCount < Self.outputHighWater
     }
 
     func resumeReading() {
+        lastProgress = loop.tickTime  // the client was the slow one until now
         updateInterest()
         readAvailable()
     }
@@ -116,6 +147,7 @@ final class UpstreamConnection: EventHandler {
             fail(UpstreamError(kind: .unavailable, message: "writing to \(address): \(error)"))
             return
         }
+        if outcome.written > 0 { lastProgress = loop.tickTime }
         if outcome.drained, let drained = call?.whenWritable {
             call?.whenWritable = nil
             drained()
@@ -147,6 +179,7 @@ final class UpstreamConnection: EventHandler {
                     close()  // an idle connection must not talk
                     return
                 }
+                lastProgress = loop.tickTime
                 parse(count: count)
                 if count < input.count { return }
             }
@@ -210,6 +243,8 @@ final class UpstreamConnection: EventHandler {
 
     private func complete() {
         guard let call else { return }
+        if let stallTimer { loop.cancel(stallTimer) }
+        stallTimer = nil
         self.call = nil
         call.connection = nil
         call.finished = true
@@ -267,6 +302,7 @@ final class UpstreamConnection: EventHandler {
         guard state != .closed else { return }
         state = .closed
         if let responseTimer { loop.cancel(responseTimer) }
+        if let stallTimer { loop.cancel(stallTimer) }
         loop.unregister(socket.fd)
         socket.close()
         onClose(self)

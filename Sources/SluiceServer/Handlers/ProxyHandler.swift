@@ -7,7 +7,8 @@ import SluiceNet
 /// `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) are removed both ways;
 /// `X-Forwarded-For`, `-Proto` and `-Host` are added. Bodies stream both ways with backpressure
 /// and are never held whole. A failed or refused connection answers 502, a slow upstream 504;
-/// an upstream that fails mid-answer has the client connection closed.
+/// an upstream that fails mid-answer, or moves no byte for the upstream timeout while Sluice
+/// waits on it, has the client connection closed.
 public struct ProxyHandler: HTTPRequestHandler {
     private let client: UpstreamClient
     /// The `Host` of a request that named none (HTTP/1.0 allows that; HTTP/1.1 upstreams need one).
