@@ -279,6 +279,23 @@ import Testing
         }
     }
 
+    /// A client that half-closes after pipelining requests gets every one answered, in order,
+    /// while the first is still with the upstream; then the connection closes.
+    @Test func everyRequestSentBeforeAHalfCloseIsAnswered() async throws {
+        try await Self.withProxy { port, _ in
+            for count in [1, 2, 3] {
+                let client = try RawHTTPClient(port: port)
+                let requests = (1...count).map { "GET /headers?n=\($0) HTTP/1.1\r\nHost: t\r\n\r\n" }
+                try client.send(requests.joined())
+                client.shutdownWrite()
+                for index in 1...count {
+                    #expect(try client.readResponse().status == 200, "request \(index) of \(count)")
+                }
+                #expect(client.isClosedByPeer(), "closed after the last of \(count)")
+            }
+        }
+    }
+
     @Test func unreachableUpstreamGives502AndASlowOneGives504() async throws {
         let closedPort = try FreePort.pick()
         try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port, _) async throws in

@@ -184,10 +184,10 @@ final class HTTPServerConnection: EventHandler {
         case .wouldBlock:
             return
         case .processed(0):
-            // The client finished sending. Answer what is in flight, then close.
-            keepAlive = false
+            // The client finished sending: answer every request it sent, in order, then close.
             inputClosed = true
             if phase == .idle || phase == .readingHead {
+                keepAlive = false
                 closeAfterOutput()
             } else if !bodyDone && inputStart == inputEnd {
                 fail(status: 400, "the client closed its side in the middle of the request body")
@@ -235,6 +235,12 @@ final class HTTPServerConnection: EventHandler {
             guard let part = parsed else {
                 // The parser keeps unfinished lines itself: a started head shows in its state.
                 if phase == .idle && !parser.isBetweenRequests { enter(.readingHead) }
+                if inputClosed && (phase == .idle || phase == .readingHead) {
+                    // No whole request is left, and no more bytes will come.
+                    keepAlive = false
+                    closeAfterOutput()
+                    return
+                }
                 break
             }
             switch consume part {
@@ -339,6 +345,10 @@ final class HTTPServerConnection: EventHandler {
 
     private func finishRequest() {
         enter(.idle)
+        if inputClosed && inputStart == inputEnd {
+            keepAlive = false
+            return closeAfterOutput()  // the client sent nothing more
+        }
         // Pipelined requests already buffered go next; inside processInput its own loop does it.
         if !processing && inputStart < inputEnd { processInput() } else if !processing { releaseInputIfIdle() }
     }
