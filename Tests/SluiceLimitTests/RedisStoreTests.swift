@@ -264,8 +264,8 @@ import Testing
             let (added, results) = Self.checks(inTurns: [1, 1], key: "busy:{k}", policy: policy, store, on: loop)
             #expect(try await offPool { added.wait(timeout: .now() + 15) == .success })
             // The loop sleeps past the held check's budget while Redis, unpaused, answers the first; it
-            // wakes only once the unpause is done and the reply has had time to arrive (starting
-            // redis-cli can take over a second when other tests hold the cores).
+            // wakes only once Redis has run the script (starting redis-cli can take over a second
+            // when other tests hold the cores), and the reply has had time to arrive.
             let unpaused = DispatchSemaphore(value: 0)
             loop.execute {
                 usleep(1_500_000)
@@ -273,6 +273,12 @@ import Testing
                 usleep(100_000)
             }
             _ = try await offPool { try server.cli(["CLIENT", "UNPAUSE"]) }
+            let ran = ContinuousClock.now + .seconds(10)
+            while try await offPool({ try !server.cli(["INFO", "commandstats"]).contains("cmdstat_evalsha:calls=1,") }),
+                ContinuousClock.now < ran
+            {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             unpaused.signal()
             let (first, held) = await (results.value[0], results.value[1])
             #expect((try? first.get())?.allowed == true, "the reply came in the same turn as the deadline: \(first)")
