@@ -40,7 +40,7 @@ public struct HTTPResponse: Sendable, Equatable {
         into buffer: inout [UInt8], keepAlive: Bool, isHead: Bool, extraHeaders: HTTPFieldLines,
         announceKeepAlive: Bool = false
     ) {
-        let bodiless = status < 200 || status == 204 || status == 304
+        let bodiless = HTTPStatus.hasNoBody(status)
         Self.writeHead(
             status: status, headers: headers, extraHeaders: extraHeaders,
             framing: bodiless ? .none : .contentLength(Int64(body.count)), keepAlive: keepAlive,
@@ -89,8 +89,19 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 }
 
-/// Reason phrases for the statuses Sluice sends.
+/// Reason phrases for the statuses Sluice sends, and which of them carry no body.
 public enum HTTPStatus {
+    /// True for the statuses whose answers never have a body or state its length: 1xx, 204 and 304
+    /// (RFC 9110 §6.4.1, §8.6).
+    ///
+    /// ```swift
+    /// HTTPStatus.hasNoBody(204)  // true
+    /// HTTPStatus.hasNoBody(200)  // false
+    /// ```
+    public static func hasNoBody(_ status: Int) -> Bool {
+        status < 200 || status == 204 || status == 304
+    }
+
     /// The reason phrase for `status` (RFC 9110), or "Unknown".
     public static func reason(_ status: Int) -> String {
         switch status {

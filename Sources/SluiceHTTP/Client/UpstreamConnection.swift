@@ -21,10 +21,11 @@ final class UpstreamConnection: EventHandler {
     private var output = OutputBuffer()
     private var input = [UInt8](repeating: 0, count: 64 * 1024)
     private var interest: Interest = [.read, .write]
-    private var responseTimer: TimerID?
     private let responseTimeout: Duration
+    /// `responseTimeout` in nanoseconds, converted once.
+    private let timeoutNanoseconds: UInt64
     /// Fails a call whose upstream moves no byte for `responseTimeout` while Sluice waits on it
-    /// (see ``checkForStall()``); the response timer covers the wait for the first answer.
+    /// (see ``checkForStall()``).
     private var stallTimer: TimerID?
     /// When bytes last moved to or from the upstream during the call (a ``EventLoop/tickTime``).
     private var lastProgress: UInt64 = 0
@@ -41,6 +42,7 @@ final class UpstreamConnection: EventHandler {
         self.address = address
         self.loop = loop
         self.responseTimeout = responseTimeout
+        self.timeoutNanoseconds = responseTimeout.nanoseconds
         self.onIdle = onIdle
         self.onClose = onClose
         self.retry = retry
@@ -65,7 +67,6 @@ final class UpstreamConnection: EventHandler {
         call.connection = self
         if state == .idle { state = .busy }
         output.append(contentsOf: call.requestHead)
-        if call.bodyEnded { startResponseTimer() }  // with a body: once it has all been sent (`bodyFinished`)
         lastProgress = loop.tickTime
         scheduleStallCheck()
         if state == .busy { flush() }
@@ -74,35 +75,34 @@ final class UpstreamConnection: EventHandler {
     /// The request is complete: the upstream's time to answer starts now, so a slow upload is
     /// not mistaken for a slow upstream.
     func bodyFinished() {
-        if let call, responseTimer == nil, !call.responseStarted { startResponseTimer() }
-    }
-
-    private func startResponseTimer() {
-        responseTimer = loop.schedule(after: responseTimeout) { [self] in
-            fail(UpstreamError(kind: .timeout, message: "no response from \(address) within \(responseTimeout)"))
-        }
+        lastProgress = loop.tickTime
     }
 
     private func scheduleStallCheck() {
-        stallTimer = loop.schedule(atNanoseconds: lastProgress &+ UInt64(responseTimeout.nanoseconds)) { [self] in
+        stallTimer = loop.schedule(atNanoseconds: lastProgress &+ timeoutNanoseconds) { [self] in
             stallTimer = nil
             checkForStall()
         }
     }
 
     /// Fails the call when the upstream has moved no byte for `responseTimeout` while Sluice waits
-    /// on it: for the answer's next bytes (unless the client is the slow one and reading is
-    /// paused), or for it to take request bytes it has not read. A client slow to send its body
-    /// is not the upstream's doing, and its own idle timeout applies.
+    /// on it: to connect and take request bytes it has not read, to start answering once the
+    /// request is complete (a 504), or for the answer's next bytes, unless the client is the slow
+    /// one and reading is paused. A client slow to send its body is not the upstream's doing, and
+    /// its own idle timeout applies.
     private func checkForStall() {
         guard let call, state != .closed else { return }
-        let waitingOnUpstream = call.responseStarted ? !call.responsePaused : !output.isEmpty
-        if !waitingOnUpstream { lastProgress = max(lastProgress, loop.tickTime) }
-        if waitingOnUpstream && loop.tickTime &- lastProgress >= UInt64(responseTimeout.nanoseconds) {
-            fail(UpstreamError(kind: .timeout, message: "\(address) moved no byte for \(responseTimeout)"))
-        } else {
-            scheduleStallCheck()
+        let waitingOnUpstream =
+            call.responseStarted ? !call.responsePaused : !output.isEmpty || call.bodyEnded
+        if !waitingOnUpstream { lastProgress = loop.tickTime }
+        guard waitingOnUpstream && loop.tickTime &- lastProgress >= timeoutNanoseconds else {
+            return scheduleStallCheck()
         }
+        let message =
+            call.responseStarted
+            ? "\(address) moved no byte for \(responseTimeout)"
+            : "no response from \(address) within \(responseTimeout)"
+        fail(UpstreamError(kind: .timeout, message: message))
     }
 
     /// Queues request bytes; false when the upstream falls behind.
@@ -205,8 +205,6 @@ final class UpstreamConnection: EventHandler {
                 return
             case .success(.head(let head)):
                 if head.isInterim { continue }
-                if let responseTimer { loop.cancel(responseTimer) }
-                responseTimer = nil
                 call.responseStarted = true
                 call.delegate?.upstreamResponded(head)
                 keepAliveAfterResponse = head.keepAlive
@@ -301,7 +299,6 @@ final class UpstreamConnection: EventHandler {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        if let responseTimer { loop.cancel(responseTimer) }
         if let stallTimer { loop.cancel(stallTimer) }
         loop.unregister(socket.fd)
         socket.close()

@@ -20,7 +20,7 @@ extension HTTPResponseHead {
         }
         // The connection stops carrying HTTP after these; what follows belongs to the new protocol or the tunnel.
         let switchesProtocol = status == 101 || (requestMethod == "CONNECT" && status / 100 == 2)
-        let hasBody = status >= 200 && status != 204 && status != 304 && requestMethod != "HEAD" && !switchesProtocol
+        let hasBody = !HTTPStatus.hasNoBody(status) && requestMethod != "HEAD" && !switchesProtocol
 
         self.status = status
         self.reason = reason

@@ -154,6 +154,7 @@ final class HTTPServerConnection: EventHandler {
 
     /// Closes once what is queued has been written (at once when nothing is).
     private func closeAfterOutput() {
+        keepAlive = false
         if !output.isEmpty {
             enter(.closing)
             updateInterest()
@@ -184,12 +185,10 @@ final class HTTPServerConnection: EventHandler {
         case .wouldBlock:
             return
         case .processed(0):
-            // The client finished sending: answer every request it sent, in order, then close.
+            // The client finished sending: answer every request it sent, in order, then close
+            // (`processInput` closes once no whole request is left).
             inputClosed = true
-            if phase == .idle || phase == .readingHead {
-                keepAlive = false
-                closeAfterOutput()
-            } else if !bodyDone && inputStart == inputEnd {
+            if phase == .handling && !bodyDone && inputStart == inputEnd {
                 fail(status: 400, "the client closed its side in the middle of the request body")
             } else {
                 processInput()
@@ -236,10 +235,7 @@ final class HTTPServerConnection: EventHandler {
                 // The parser keeps unfinished lines itself: a started head shows in its state.
                 if phase == .idle && !parser.isBetweenRequests { enter(.readingHead) }
                 if inputClosed && (phase == .idle || phase == .readingHead) {
-                    // No whole request is left, and no more bytes will come.
-                    keepAlive = false
-                    closeAfterOutput()
-                    return
+                    return closeAfterOutput()  // no whole request is left, and no more bytes will come
                 }
                 break
             }
@@ -345,10 +341,7 @@ final class HTTPServerConnection: EventHandler {
 
     private func finishRequest() {
         enter(.idle)
-        if inputClosed && inputStart == inputEnd {
-            keepAlive = false
-            return closeAfterOutput()  // the client sent nothing more
-        }
+        if inputClosed && inputStart == inputEnd { return closeAfterOutput() }  // the client sent nothing more
         // Pipelined requests already buffered go next; inside processInput its own loop does it.
         if !processing && inputStart < inputEnd { processInput() } else if !processing { releaseInputIfIdle() }
     }

@@ -134,9 +134,9 @@ final class ProxyExchange: UpstreamResponseDelegate {
         switch head.bodyFraming {
         case .none:
             // 1xx/204/304 state no length; a HEAD answer keeps the length the GET would have.
-            let bodiless = head.status < 200 || head.status == 204 || head.status == 304
             framing = .noBody(
-                advertisedLength: bodiless ? nil : head.headers.first(name: "Content-Length").flatMap { Int64($0) })
+                advertisedLength: HTTPStatus.hasNoBody(head.status)
+                    ? nil : head.headers.first(name: "Content-Length").flatMap { Int64($0) })
         case .contentLength(let length): framing = .contentLength(length)
         case .chunked, .untilClose: framing = .streamed
         }
