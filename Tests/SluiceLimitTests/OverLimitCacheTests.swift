@@ -69,6 +69,22 @@ import Testing
         #expect(try await cache.check(policy: raised, key: "k", cost: 3).allowed, "a raised limit asks the store")
     }
 
+    /// A larger cost waits longer than the denial cached for a smaller one: it asks the store.
+    /// Sliding window of 10 units in 10 s, one unit a second from 0 s: at 9.5 s one more unit
+    /// fits at 10 s (0.5 s on), five more only at 14 s (4.5 s on).
+    @Test func aLargerCostGetsItsOwnRetryAfter() async throws {
+        let time = ManualTimeSource(milliseconds: 0)
+        let policy = try RateLimitPolicy(algorithm: .slidingWindow, limit: 10, window: .seconds(10))
+        let cache = OverLimitCache(MemoryStore(timeSource: time), timeSource: time)
+        for second in 0..<10 {
+            time.set(milliseconds: Int64(second) * 1_000)
+            #expect(try await cache.check(policy: policy, key: "k", cost: 1).allowed)
+        }
+        time.set(milliseconds: 9_500)
+        #expect(try await cache.check(policy: policy, key: "k", cost: 1).retryAfter == .milliseconds(500))
+        #expect(try await cache.check(policy: policy, key: "k", cost: 5).retryAfter == .milliseconds(4_500))
+    }
+
     /// A check whose denial was decided before a refund and comes back after it (on another event
     /// loop's connection, the answers can come in that order) is not remembered: the refund may
     /// have made room.
