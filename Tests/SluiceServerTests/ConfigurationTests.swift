@@ -65,6 +65,7 @@ import Testing
         ),
         (#"{"rules": [{"name": "a", "algorithm": "fixed-window", "limit": "5", "window": "1s"}]}"#, "rules[0].limit"),
         (#"{"rules": [{"name": "a b", "algorithm": "fixed-window", "limit": 5, "window": "1s"}]}"#, "rules[0].name"),
+        (#"{"target": {"status": 100}}"#, "target.status"),
         (#"{"rules": [{"name": "a", "algorithm": "fixed-window", "limt": 5, "window": "1s"}]}"#, "rules[0].limt"),
         (
             #"{"rules": [{"name": "a", "key": "cookie", "algorithm": "fixed-window", "limit": 5, "window": "1s"}]}"#,
