@@ -296,6 +296,34 @@ import Testing
         }
     }
 
+    /// Sluice forwards no `Upgrade`, so an upstream that switches protocols anyway has answered
+    /// something the client never asked for: the client gets a 502, not a 101.
+    @Test func anUnaskedSwitchOfProtocolsGives502() async throws {
+        let upstream = try CannedUpstream(
+            answer: "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        defer { upstream.stop() }
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+            let client = try RawHTTPClient(port: port)
+            #expect(try client.get("/", headers: ["Connection: Upgrade", "Upgrade: websocket"]).status == 502)
+        }
+    }
+
+    /// Bytes past the end of an answer mean the upstream and Sluice disagree on where it ended: the
+    /// answer stands, but its connection is retired, so the stray bytes cannot answer a later call.
+    @Test func bytesPastTheEndOfAnAnswerRetireItsConnection() async throws {
+        let upstream = try CannedUpstream(
+            answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+        defer { upstream.stop() }
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+            let client = try RawHTTPClient(port: port)
+            for index in 1...3 {
+                let response = try client.get("/")
+                #expect(response.status == 200 && response.text == "ok", "answer \(index): \(response.text)")
+            }
+            #expect(upstream.acceptedConnections == 3, "each answer's connection was closed after it")
+        }
+    }
+
     @Test func unreachableUpstreamGives502AndASlowOneGives504() async throws {
         let closedPort = try FreePort.pick()
         try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(closedPort)") { (port, _) async throws in

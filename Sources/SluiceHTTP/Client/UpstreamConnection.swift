@@ -205,12 +205,21 @@ final class UpstreamConnection: EventHandler {
                 return
             case .success(.head(let head)):
                 if head.isInterim { continue }
+                if head.status == 101 {
+                    // Sluice forwards no `Upgrade`, so the upstream switched protocols unasked.
+                    let reason = "from \(address): 101 Switching Protocols to a request that asked for no upgrade"
+                    fail(UpstreamError(kind: .invalidResponse, message: reason))
+                    return
+                }
                 call.responseStarted = true
                 call.delegate?.upstreamResponded(head)
                 keepAliveAfterResponse = head.keepAlive
             case .success(.body(let bytes)):
                 if call.delegate?.upstreamBody(bytes) == false { call.responsePaused = true }
             case .success(.end):
+                // Bytes past the answer's end: the upstream and Sluice disagree on where it ended,
+                // so the connection is not reused, lest they become the next call's answer.
+                if offset < count { keepAliveAfterResponse = false }
                 complete()
                 return
             }
