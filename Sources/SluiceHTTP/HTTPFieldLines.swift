@@ -105,7 +105,7 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// ```swift
     /// var lines = HTTPFieldLines()
     /// lines.reserveCapacity(upstreamHead.headers.fieldLineBytes)
-    /// upstreamHead.headers.forEachEndToEndField { lines.append(name: $0.name, value: $0.value) }
+    /// upstreamHead.headers.forEachEndToEndField { lines.append($0) }
     /// ```
     public mutating func reserveCapacity(_ byteCount: Int) {
         bytes.reserveCapacity(byteCount)
@@ -114,6 +114,11 @@ public struct HTTPFieldLines: Sendable, Equatable, ExpressibleByArrayLiteral {
     /// Adds `name: value`.
     public mutating func append(name: String, value: String) {
         bytes.appendFieldLine(name: name, value: value)
+    }
+
+    /// Adds a received field as it came (see ``Swift/Array/appendFieldLine(_:)``).
+    public mutating func append(_ field: HTTPHeaders.Field) {
+        bytes.appendFieldLine(field)
     }
 
     /// Adds `name: value` with the value in decimal.
@@ -153,6 +158,21 @@ extension Array where Element == UInt8 {
         appendUTF8(name)
         append(literal: ": ")
         appendUTF8(value)
+        append(literal: "\r\n")
+    }
+
+    /// Appends a field's line as it was received: a value read as ISO-8859-1 (not valid UTF-8) goes
+    /// out as the bytes it came in, not as their UTF-8.
+    ///
+    /// ```swift
+    /// var head = Array("GET / HTTP/1.1\r\n".utf8)
+    /// head.appendFieldLine(HTTPHeaders.Field(name: "X-Name", value: "caf\u{E9}", valueIsLatin1: true))  // 0xE9
+    /// ```
+    public mutating func appendFieldLine(_ field: HTTPHeaders.Field) {
+        guard field.valueIsLatin1 else { return appendFieldLine(name: field.name, value: field.value) }
+        appendUTF8(field.name)
+        append(literal: ": ")
+        for scalar in field.value.unicodeScalars { append(UInt8(truncatingIfNeeded: scalar.value)) }
         append(literal: "\r\n")
     }
 }

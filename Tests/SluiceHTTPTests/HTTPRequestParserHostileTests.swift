@@ -229,6 +229,11 @@ let hostileRequests: [HostileRequest] = [
         let head = try #require(run.heads.first)
         #expect(head.headers.first(name: "x-name") == "caf\u{E9}")
         #expect(head.headers.first(name: "x-latin")?.unicodeScalars.map(\.value) == [0x63, 0x61, 0x66, 0xE9])
+        #expect(head.headers.map(\.valueIsLatin1) == [false, false, true])
+        var written: [UInt8] = []
+        for field in head.headers { written.appendFieldLine(field) }
+        #expect(
+            written == input.dropFirst("GET / HTTP/1.1\r\n".utf8.count).dropLast(2), "each value's bytes as received")
     }
 
     @Test func errorsNameTheInput() {

@@ -15,7 +15,9 @@ import Testing
         func handle(_ request: HTTPRequest, responder: HTTPResponder) {
             switch request.head.path {
             case "/headers":
-                let lines = request.head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n")
+                let lines = request.head.headers.map { field in
+                    "\(field.name.lowercased()): \(field.value)\(field.valueIsLatin1 ? " [not UTF-8]" : "")"
+                }.joined(separator: "\n")
                 responder.respond(
                     HTTPResponse(
                         status: 200,
@@ -337,6 +339,27 @@ import Testing
                 #expect(response.status == 200 && response.text == "ok", "answer \(index): \(response.text)")
             }
             #expect(upstream.acceptedConnections == 3, "each answer's connection was closed after it")
+        }
+    }
+
+    /// A field value that is not valid UTF-8 (obs-text, e.g. ISO-8859-1) crosses the proxy byte for
+    /// byte, both ways, rather than as the UTF-8 of the characters it was read as.
+    @Test func fieldValuesThatAreNotUTF8PassUnchanged() async throws {
+        let latin1: [UInt8] = Array("caf".utf8) + [0xE9]
+        let upstream = try CannedUpstream(
+            answer: Array("HTTP/1.1 200 OK\r\nX-Latin: ".utf8) + latin1 + Array("\r\nContent-Length: 2\r\n\r\nok".utf8))
+        defer { upstream.stop() }
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+            let response = try RawHTTPClient(port: port).get("/")
+            // The client reads the head as UTF-8: a lone 0xE9 shows as U+FFFD, its UTF-8 (C3 A9) as "é".
+            #expect(response.header("X-Latin") == "caf\u{FFFD}", "sent as \(response.header("X-Latin") ?? "nothing")")
+        }
+        try await Self.withProxy { port, _ in
+            let client = try RawHTTPClient(port: port)
+            try client.send(
+                Array("GET /headers HTTP/1.1\r\nHost: t\r\nX-Latin: ".utf8) + latin1 + Array("\r\n\r\n".utf8))
+            let response = try client.readResponse()
+            #expect(response.text.contains("x-latin: caf\u{E9} [not UTF-8]"), "the upstream got: \(response.text)")
         }
     }
 

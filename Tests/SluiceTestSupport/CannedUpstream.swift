@@ -25,9 +25,14 @@ public final class CannedUpstream: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Listens on a free loopback port and starts serving on a thread of its own.
-    public init(answer: String) throws {
-        self.answer = Array(answer.utf8)
+    /// Listens on a free loopback port and starts serving `answer`'s UTF-8 on a thread of its own.
+    public convenience init(answer: String) throws {
+        try self.init(answer: Array(answer.utf8))
+    }
+
+    /// Listens on a free loopback port and starts serving `answer` on a thread of its own.
+    public init(answer: [UInt8]) throws {
+        self.answer = answer
         listener = try Socket.listen(on: try SocketAddress(ip: "127.0.0.1", port: 0))
         port = try listener.localAddress().port
         Thread.detachNewThread { [self] in

@@ -16,13 +16,17 @@ public struct HTTPHeaders: Sendable, Equatable, RandomAccessCollection, CustomSt
         /// The field name as sent, e.g. `Content-Type`.
         public var name: String
         /// The value without leading or trailing whitespace. Bytes that are not valid UTF-8 (obs-text) are kept
-        /// one character per byte (ISO-8859-1), so no byte is lost.
+        /// one character per byte (ISO-8859-1), so no byte is lost; ``valueIsLatin1`` says so.
         public var value: String
+        /// True when the value as received was not valid UTF-8 and `value` holds its bytes one character
+        /// each (ISO-8859-1): writing the field back out then gives those bytes, not their UTF-8.
+        public var valueIsLatin1: Bool
 
-        /// Creates a field.
-        public init(name: String, value: String) {
+        /// Creates a field; a `valueIsLatin1` value must hold only characters up to U+00FF.
+        public init(name: String, value: String, valueIsLatin1: Bool = false) {
             self.name = name
             self.value = value
+            self.valueIsLatin1 = valueIsLatin1
         }
     }
 
@@ -54,6 +58,11 @@ public struct HTTPHeaders: Sendable, Equatable, RandomAccessCollection, CustomSt
     /// Adds a field after the existing ones.
     public mutating func append(name: String, value: String) {
         fields.append(Field(name: name, value: value))
+    }
+
+    /// Adds a field read from a message, its value decoded by ``HTTPSyntax/fieldValue(_:)``.
+    mutating func append(name: String, value: (text: String, isLatin1: Bool)) {
+        fields.append(Field(name: name, value: value.text, valueIsLatin1: value.isLatin1))
     }
 
     /// The value of the first field called `name` (any case), or nil.

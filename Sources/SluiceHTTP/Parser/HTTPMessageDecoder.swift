@@ -206,7 +206,7 @@ struct HTTPMessageDecoder: Sendable {
                 if headers.isEmpty { headers.reserveCapacity(Self.expectedFieldCount) }
                 headers.append(
                     name: String(decoding: UnsafeRawBufferPointer(rebasing: fieldLine[field.name]), as: UTF8.self),
-                    value: HTTPSyntax.fieldString(UnsafeRawBufferPointer(rebasing: fieldLine[field.value]))
+                    value: HTTPSyntax.fieldValue(UnsafeRawBufferPointer(rebasing: fieldLine[field.value]))
                 )
             }
         case .chunkSize:

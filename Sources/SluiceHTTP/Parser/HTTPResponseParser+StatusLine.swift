@@ -30,6 +30,6 @@ extension HTTPResponseParser {
         }
         self.version = version
         self.status = status
-        self.reason = HTTPSyntax.fieldString(UnsafeRawBufferPointer(rebasing: reasonBytes))
+        self.reason = HTTPSyntax.fieldValue(UnsafeRawBufferPointer(rebasing: reasonBytes)).text
     }
 }

@@ -182,17 +182,17 @@ enum HTTPSyntax {
     }
 
     /// Decodes a field value: UTF-8 when valid, otherwise one character per byte (ISO-8859-1), so obs-text is
-    /// never replaced or lost.
-    static func fieldString(_ bytes: UnsafeRawBufferPointer) -> String {
+    /// never replaced or lost; `isLatin1` tells which.
+    static func fieldValue(_ bytes: UnsafeRawBufferPointer) -> (text: String, isLatin1: Bool) {
         if !bytes.contains(where: { $0 >= 0x80 }) {
-            return String(decoding: bytes, as: UTF8.self)
+            return (String(decoding: bytes, as: UTF8.self), false)
         }
         if let text = String(validating: bytes, as: UTF8.self) {
-            return text
+            return (text, false)
         }
         var scalars = String.UnicodeScalarView()
         scalars.append(contentsOf: bytes.map { Unicode.Scalar($0) })
-        return String(scalars)
+        return (String(scalars), true)
     }
 
     /// `bytes` in double quotes for an error detail: printable ASCII as is, anything else escaped, long input

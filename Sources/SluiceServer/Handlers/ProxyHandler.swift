@@ -86,7 +86,7 @@ public struct ProxyHandler: HTTPRequestHandler {
             } else if !field.isNamed("Content-Length") && !field.isNamed("Host") && !field.isNamed("X-Forwarded-Proto")
                 && !field.isNamed("X-Forwarded-Host")
             {
-                bytes.appendFieldLine(name: field.name, value: field.value)
+                bytes.appendFieldLine(field)
             }
         }
         if let peer { forwardedFor.append(peer) }
@@ -128,7 +128,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
         var headers = HTTPFieldLines()
         headers.reserveCapacity(head.headers.fieldLineBytes)
         head.headers.forEachEndToEndField { field in
-            if !field.isNamed("Content-Length") { headers.append(name: field.name, value: field.value) }
+            if !field.isNamed("Content-Length") { headers.append(field) }
         }
         let framing: HTTPResponseFraming
         switch head.bodyFraming {
