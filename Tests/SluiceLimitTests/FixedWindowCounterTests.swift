@@ -1,5 +1,7 @@
-import SluiceLimit
+import SluiceTestSupport
 import Testing
+
+@testable import SluiceLimit
 
 @Suite struct FixedWindowCounterTests {
     private let policy = try! RateLimitPolicy(algorithm: .fixedWindow, limit: 3, window: .seconds(1))
@@ -81,6 +83,21 @@ import Testing
         let decision = counter.check(cost: 1, now: -1, policy: policy)
         #expect(counter.windowIndex == -1)
         #expect(decision.resetAfter == .milliseconds(1))
+    }
+
+    /// The window index, taken by the policy's precomputed divisor, is the floor of time ÷ window
+    /// for every time: at and around window edges, far in the future and before the epoch.
+    @Test(arguments: [1, 7, 1_000, 60_000, 86_400_000, 31_622_400_000] as [Int64])
+    func theWindowIndexIsTheFloorOfTimeOverWindow(windowMilliseconds: Int64) throws {
+        let policy = try RateLimitPolicy(
+            algorithm: .fixedWindow, limit: 3, window: .milliseconds(windowMilliseconds))
+        var random = SplitMix64(seed: UInt64(windowMilliseconds))
+        var times: [Int64] = [0, -1, 1, windowMilliseconds - 1, windowMilliseconds, -windowMilliseconds, .max, .min]
+        times += (0..<5_000).map { _ in Int64(bitPattern: random.next()) >> Int64.random(in: 0..<63, using: &random) }
+        for time in times {
+            let floor = time / windowMilliseconds - (time % windowMilliseconds < 0 ? 1 : 0)
+            #expect(FixedWindowCounter.windowIndex(of: time, policy: policy) == floor, "\(time) ms")
+        }
     }
 
     @Test func expiresWhenItsWindowEnds() {

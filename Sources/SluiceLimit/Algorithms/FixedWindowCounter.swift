@@ -36,7 +36,7 @@ public struct FixedWindowCounter: Sendable, Hashable {
     public mutating func check(cost: Int, now: Int64, policy: RateLimitPolicy) -> Decision {
         precondition(cost >= 1, "a request costs at least 1 unit, got \(cost)")
         let window = policy.windowMilliseconds
-        var index = Self.floorDivide(now, by: window)
+        var index = Self.windowIndex(of: now, policy: policy)
         var now = now
         if index < windowIndex && count > 0 {
             (index, now) = (windowIndex, windowIndex * window)
@@ -63,7 +63,7 @@ public struct FixedWindowCounter: Sendable, Hashable {
     /// Gives back `cost` units counted at `countedAt` (a later check denied the same request);
     /// nothing once their window has passed, as a new window owes them nothing.
     public mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
-        guard Self.floorDivide(countedAt, by: policy.windowMilliseconds) == windowIndex else { return }
+        guard Self.windowIndex(of: countedAt, policy: policy) == windowIndex else { return }
         count = max(0, count - cost)
     }
 
@@ -73,9 +73,13 @@ public struct FixedWindowCounter: Sendable, Hashable {
         count == 0 ? .min : (windowIndex + 1) * policy.windowMilliseconds
     }
 
-    /// `dividend / divisor` rounded toward negative infinity, so times before the epoch fall in the right window.
-    private static func floorDivide(_ dividend: Int64, by divisor: Int64) -> Int64 {
-        let quotient = dividend / divisor
-        return dividend % divisor < 0 ? quotient - 1 : quotient
+    /// The window `time` falls in: `time / window` rounded toward negative infinity, so times before
+    /// the epoch fall in the right window. By the policy's precomputed divisor (a multiply) for any
+    /// time since the epoch: a 64-bit `idiv` took a fifth of a check.
+    static func windowIndex(of time: Int64, policy: RateLimitPolicy) -> Int64 {
+        guard time < 0 else { return Int64(policy.windowDivisor.divide(UInt64(time))) }
+        let window = policy.windowMilliseconds
+        let quotient = time / window
+        return time % window < 0 ? quotient - 1 : quotient
     }
 }

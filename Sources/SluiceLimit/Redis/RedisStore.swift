@@ -109,7 +109,7 @@ public final class RedisStore: RateLimitStore {
         // A batch builds its Redis key once; its errors name it.
         switch policy.algorithm {
         case .fixedWindow:
-            let index = now / window
+            let index = FixedWindowCounter.windowIndex(of: now, policy: policy)
             let left = (index + 1) * window - now
             guard cost == 1 else {
                 // A script, so that a denied request takes nothing; it decides one check.
@@ -314,7 +314,8 @@ public final class RedisStore: RateLimitStore {
         completion: @escaping (Result<Void, RateLimitError>) -> Void
     ) {
         let window = policy.windowMilliseconds
-        let redisKey = redisKey(key, policy.algorithm, windowIndex: countedAt / window)
+        let redisKey = redisKey(
+            key, policy.algorithm, windowIndex: FixedWindowCounter.windowIndex(of: countedAt, policy: policy))
         let (script, keys, arguments): (RedisScript, [RESPArgument], [RESPArgument]) =
             switch policy.algorithm {
             case .fixedWindow:
