@@ -162,14 +162,18 @@ extension Array where Element == UInt8 {
     }
 
     /// Appends a field's line as it was received: a value read as ISO-8859-1 (not valid UTF-8) goes
-    /// out as the bytes it came in, not as their UTF-8.
+    /// out as the bytes it came in, not as their UTF-8. A value flagged so but holding a character
+    /// past U+00FF (changed since it was read) goes out as UTF-8: cut to a byte, such a character
+    /// could become a CR or LF.
     ///
     /// ```swift
     /// var head = Array("GET / HTTP/1.1\r\n".utf8)
     /// head.appendFieldLine(HTTPHeaders.Field(name: "X-Name", value: "caf\u{E9}", valueIsLatin1: true))  // 0xE9
     /// ```
     public mutating func appendFieldLine(_ field: HTTPHeaders.Field) {
-        guard field.valueIsLatin1 else { return appendFieldLine(name: field.name, value: field.value) }
+        guard field.valueIsLatin1, field.value.unicodeScalars.allSatisfy({ $0.value <= 0xFF }) else {
+            return appendFieldLine(name: field.name, value: field.value)
+        }
         appendUTF8(field.name)
         append(literal: ": ")
         for scalar in field.value.unicodeScalars { append(UInt8(truncatingIfNeeded: scalar.value)) }

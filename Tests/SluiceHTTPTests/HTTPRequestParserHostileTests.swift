@@ -234,6 +234,10 @@ let hostileRequests: [HostileRequest] = [
         for field in head.headers { written.appendFieldLine(field) }
         #expect(
             written == input.dropFirst("GET / HTTP/1.1\r\n".utf8.count).dropLast(2), "each value's bytes as received")
+        // A flagged value changed to hold a character past U+00FF goes out as UTF-8: U+010A cut to a byte is LF.
+        var changed: [UInt8] = []
+        changed.appendFieldLine(HTTPHeaders.Field(name: "X", value: "a\u{10A}b", valueIsLatin1: true))
+        #expect(changed == Array("X: a\u{10A}b\r\n".utf8))
     }
 
     @Test func errorsNameTheInput() {

@@ -92,7 +92,14 @@ import Testing
         let policy = try RateLimitPolicy(
             algorithm: .fixedWindow, limit: 3, window: .milliseconds(windowMilliseconds))
         var random = SplitMix64(seed: UInt64(windowMilliseconds))
-        var times: [Int64] = [0, -1, 1, windowMilliseconds - 1, windowMilliseconds, -windowMilliseconds, .max, .min]
+        let window = windowMilliseconds
+        let known: [(time: Int64, index: Int64)] = [
+            (0, 0), (window - 1, 0), (window, 1), (-1, -1), (-window, -1), (-window - 1, -2),
+        ]
+        for (time, index) in known {
+            #expect(FixedWindowCounter.windowIndex(of: time, policy: policy) == index, "\(time) ms")
+        }
+        var times: [Int64] = [1, .max, .min]
         times += (0..<5_000).map { _ in Int64(bitPattern: random.next()) >> Int64.random(in: 0..<63, using: &random) }
         for time in times {
             let floor = time / windowMilliseconds - (time % windowMilliseconds < 0 ? 1 : 0)

@@ -535,6 +535,38 @@ import Testing
         }
     }
 
+    /// A server that refuses `PEXPIRE … NX` (a Redis before 7.0; here one with `PEXPIRE` renamed
+    /// away) fails cost-1 fixed-window checks, naming the cause, rather than leaving counters
+    /// that never expire. Larger costs go through the script, which needs no Redis 7 option and
+    /// gives the counter its expiry, also one that a failed cost-1 check left without.
+    @Test func aServerThatRefusesPEXPIRENXFailsTheCheckAndSaysWhy() async throws {
+        try await withRedisServer(["--rename-command", "PEXPIRE", "PEXPIRE-RENAMED"]) { server in
+            let client = try RedisClient(url: server.url)
+            defer { client.shutdown() }
+            let store = RedisStore(client: client)
+            let policy = Self.thousandPerDay[0]
+            #expect(policy.algorithm == .fixedWindow)
+            await #expect {
+                _ = try await store.check(policy: policy, key: "old:{a}", cost: 1)
+            } throws: { error in
+                "\(error)".contains("needs Redis 7.0 or later")
+            }
+            let fresh = try await store.check(policy: policy, key: "old:{b}", cost: 3)
+            #expect(fresh.allowed && fresh.remaining == policy.limit - 3, "\(fresh)")
+            let afterFailure = try await store.check(policy: policy, key: "old:{a}", cost: 2)
+            #expect(afterFailure.allowed && afterFailure.remaining == policy.limit - 3, "\(afterFailure)")
+            guard case .array(let keys) = try await client.send("KEYS", "*") else {
+                Issue.record("KEYS did not return an array")
+                return
+            }
+            #expect(keys.count == 2, "\(keys)")
+            for key in keys {
+                let ttl = try await client.send("PTTL", .string(key.string ?? "")).int ?? -1
+                #expect(ttl > 0, "\(key.string ?? "?") has no expiry (PTTL \(ttl))")
+            }
+        }
+    }
+
     @Test func scriptFlushMidTrafficReachesNoCallerAndCountsOnce() async throws {
         try await withRedisServer { server in
             let client = try RedisClient(url: server.url)

@@ -161,7 +161,7 @@ import Testing
 
     /// The upstream gets an upload's first bytes while the client still holds the rest: the proxy
     /// passes a body on as it comes rather than gathering it first, and the whole of it arrives.
-    @Test func streamsALargeUploadWithoutHoldingIt() async throws {
+    @Test func streamsALargeUploadAsItComes() async throws {
         try await Self.withProxy { port, _ in
             let client = try RawHTTPClient(port: port, timeout: .seconds(60))
             let piece = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
@@ -339,6 +339,14 @@ import Testing
                 #expect(response.status == 200 && response.text == "ok", "answer \(index): \(response.text)")
             }
             #expect(upstream.acceptedConnections == 3, "each answer's connection was closed after it")
+        }
+        // A stray line end after an answer is no disagreement: the connection is kept.
+        let lenient = try CannedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n")
+        defer { lenient.stop() }
+        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(lenient.port)") { port, _ in
+            let client = try RawHTTPClient(port: port)
+            for _ in 1...3 { #expect(try client.get("/").text == "ok") }
+            #expect(lenient.acceptedConnections == 1, "one connection for all three")
         }
     }
 

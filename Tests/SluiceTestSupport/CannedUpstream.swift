@@ -9,7 +9,8 @@ import Synchronization
 /// A loopback HTTP upstream that answers every request head it reads with the same raw bytes,
 /// however wrong they are, and counts the connections it accepted: a stand-in for a misbehaving
 /// server, to test what a proxy does with answers no well-behaved one would send. It serves one
-/// connection at a time, until the peer closes it.
+/// connection at a time, until the peer closes it, and takes requests without bodies only (a
+/// body's bytes would be read as the next head).
 ///
 /// ```swift
 /// let upstream = try CannedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -33,8 +34,14 @@ public final class CannedUpstream: Sendable {
     /// Listens on a free loopback port and starts serving `answer` on a thread of its own.
     public init(answer: [UInt8]) throws {
         self.answer = answer
-        listener = try Socket.listen(on: try SocketAddress(ip: "127.0.0.1", port: 0))
-        port = try listener.localAddress().port
+        let listener = try Socket.listen(on: try SocketAddress(ip: "127.0.0.1", port: 0))
+        do {
+            port = try listener.localAddress().port
+        } catch {
+            listener.close()
+            throw error
+        }
+        self.listener = listener
         Thread.detachNewThread { [self] in
             serve()
             finished.signal()
@@ -44,9 +51,9 @@ public final class CannedUpstream: Sendable {
     /// How many connections it has accepted so far.
     public var acceptedConnections: Int { accepted.load(ordering: .acquiring) }
 
-    /// Stops serving, waits for the serving thread and closes the listener.
+    /// Stops serving, waits for the serving thread and closes the listener; once, however often called.
     public func stop() {
-        stopped.store(true, ordering: .releasing)
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         finished.wait()
         listener.close()
     }
@@ -75,10 +82,29 @@ public final class CannedUpstream: Sendable {
             pending += chunk[0..<count]
             while let end = Self.endOfHead(in: pending) {
                 pending.removeFirst(end)
-                let sent = answer.withUnsafeBytes { Glibc.write(connection.fd, $0.baseAddress, $0.count) }
-                guard sent == answer.count else { return }
+                guard send(answer, on: connection) else { return }
             }
         }
+    }
+
+    /// Writes all of `bytes` (the socket is non-blocking: waits for room), without SIGPIPE should
+    /// the peer be gone; false when it is.
+    private func send(_ bytes: [UInt8], on connection: Socket) -> Bool {
+        var sent = 0
+        while sent < bytes.count && !stopped.load(ordering: .acquiring) {
+            let count = bytes[sent...].withUnsafeBytes {
+                Glibc.send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                sent += count
+            } else if count < 0 && (errno == EAGAIN || errno == EINTR) {
+                var ready = pollfd(fd: connection.fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, 50)
+            } else {
+                return false
+            }
+        }
+        return sent == bytes.count
     }
 
     private static func endOfHead(in bytes: [UInt8]) -> Int? {

@@ -16,9 +16,10 @@ public struct UpstreamError: Error, Sendable, Hashable, CustomStringConvertible 
     public enum Kind: String, Sendable, Hashable {
         /// No connection could be made, or it broke: answer 502.
         case unavailable
-        /// No response head within the response timeout: answer 504.
+        /// No response head within the response timeout, or a stall mid-answer: answer 504.
         case timeout
-        /// The upstream sent something that is not HTTP: answer 502.
+        /// The upstream sent something that is not HTTP, or an answer no request asked for (`101
+        /// Switching Protocols`): answer 502.
         case invalidResponse
     }
 

@@ -30,6 +30,7 @@ public final class UpstreamClient: Sendable {
     }
 
     /// Sends a request head (already serialized) on `loop`; stream the body into the returned call.
+    /// Upgrades are not supported: an upstream that answers `101 Switching Protocols` fails the call.
     public func start(
         head: [UInt8], method: String, chunkedBody: Bool, hasBody: Bool, on loop: EventLoop,
         delegate: UpstreamResponseDelegate

@@ -217,9 +217,10 @@ final class UpstreamConnection: EventHandler {
             case .success(.body(let bytes)):
                 if call.delegate?.upstreamBody(bytes) == false { call.responsePaused = true }
             case .success(.end):
-                // Bytes past the answer's end: the upstream and Sluice disagree on where it ended,
-                // so the connection is not reused, lest they become the next call's answer.
-                if offset < count { keepAliveAfterResponse = false }
+                // Bytes read past the answer's end (but for stray line ends, which the parser
+                // skips before a status line anyway): the upstream and Sluice disagree on where
+                // it ended, so the connection is not reused, lest they answer the next call.
+                if Self.hasMoreThanLineEnds(input, from: offset, to: count) { keepAliveAfterResponse = false }
                 complete()
                 return
             }
@@ -227,6 +228,10 @@ final class UpstreamConnection: EventHandler {
     }
 
     private var keepAliveAfterResponse = false
+
+    private static func hasMoreThanLineEnds(_ bytes: [UInt8], from start: Int, to end: Int) -> Bool {
+        bytes[start..<end].contains { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
+    }
 
     private func peerClosed() {
         guard call != nil else {

@@ -32,6 +32,8 @@ public enum RedisLimitScripts {
 
     /// Fixed window for costs above 1 (cost 1 uses plain `INCRBY` + `PEXPIRE NX`).
     /// KEYS[1] = the window's counter. ARGV: now (unused), limit, cost, ms left in the window, grace.
+    /// A counter without an expiry (a new one, or one whose cost-1 `PEXPIRE` was lost) is written
+    /// with its expiry in one `SET`, so the script needs no Redis 7 option.
     static let fixedWindow = RedisScript(
         """
         local limit, cost, left = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -40,8 +42,12 @@ public enum RedisLimitScripts {
           if count == 0 then left = 0 end  -- nothing counted: the quota is already whole
           return {0, math.max(0, limit - count), left, left}
         end
-        count = redis.call('INCRBY', KEYS[1], cost)
-        redis.call('PEXPIRE', KEYS[1], left + tonumber(ARGV[5]), 'NX')
+        if redis.call('PTTL', KEYS[1]) > 0 then
+          count = redis.call('INCRBY', KEYS[1], cost)
+        else
+          count = count + cost
+          redis.call('SET', KEYS[1], count, 'PX', left + tonumber(ARGV[5]))
+        end
         return {1, limit - count, left, 0}
         """)
 

@@ -4,8 +4,9 @@ import SluiceRedis
 /// Counts in Redis, shared by every Sluice instance (and every app) that points at it.
 ///
 /// - fixed window: `INCRBY` + `PEXPIRE … NX` in one round trip for cost 1 (a request past the
-///   limit only raises a counter that is already spent); a script for larger costs, so that a
-///   denied request takes nothing;
+///   limit only raises a counter that is already spent; `NX` needs Redis 7.0, and an older
+///   server's refusal fails the check); a script for larger costs, so that a denied request
+///   takes nothing;
 /// - sliding window log and token bucket: Lua scripts by `EVALSHA` (see `RedisLimitScripts`).
 ///
 /// Cost-1 fixed-window checks, sliding-window checks and token-bucket checks of one key made in
@@ -137,7 +138,17 @@ public final class RedisStore: RateLimitStore {
                 redisKey: redisKey(key, .fixedWindow, windowIndex: index), budgeted: budgeted,
                 send: { counter in
                     { count, timeout, answer in
-                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
+                        // Answered once both replies are in: a server that refuses `PEXPIRE … NX`
+                        // (before Redis 7.0) fails the checks, rather than leaving counters that
+                        // never expire. A reply that did not come (the connection broke) is not
+                        // a refusal: the next check of the window sets the expiry.
+                        var incremented: Result<RESPValue, RedisError>?
+                        var expiryRefusal: RedisError?
+                        var replies = 0
+                        let replied = {
+                            replies += 1
+                            guard replies == 2, let counted = incremented else { return }
+                            let result = expiryRefusal.map { .failure($0) } ?? counted
                             answer(
                                 Self.integer(from: result, key: counter).map { last in
                                     (0..<count).map { offset in
@@ -147,7 +158,17 @@ public final class RedisStore: RateLimitStore {
                                     }
                                 })
                         }
-                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { _ in }
+                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
+                            incremented = result
+                            replied()
+                        }
+                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { result in
+                            if case .failure(var error) = result, error.serverCode != nil {
+                                error.message += " (the fixed window's PEXPIRE … NX needs Redis 7.0 or later)"
+                                expiryRefusal = error
+                            }
+                            replied()
+                        }
                     }
                 }, completion: completion)
         case .slidingWindow:
