@@ -161,6 +161,20 @@ import Testing
         #expect(allowed == 10)
     }
 
+    /// What the README says of a reload that changes the window: levels kept in the old window's
+    /// units read emptier under a longer window and fuller under a shorter one, never past `burst`.
+    @Test func aChangedWindowReadsLevelsInTheOldWindowsUnits() throws {
+        let perSecond = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1), burst: 10)
+        let perMinute = try RateLimitPolicy(algorithm: .tokenBucket, limit: 600, window: .seconds(60), burst: 10)
+        var full = TokenBucket.full(for: perSecond, at: 1_000)
+        let longer = full.check(cost: 1, now: 1_000, policy: perMinute)
+        #expect(!longer.allowed && longer.remaining == 0, "10 tokens of 1 s read as 1/6 of a 1 min token")
+        var half = TokenBucket.full(for: perMinute, at: 1_000)
+        for _ in 0..<5 { _ = half.check(cost: 1, now: 1_000, policy: perMinute) }
+        let shorter = half.check(cost: 1, now: 1_000, policy: perSecond)
+        #expect(shorter.allowed && shorter.remaining == 9, "5 tokens of 1 min read as a full 1 s bucket")
+    }
+
     /// `cost × window` past Int64 (a year-long window, a cost of a billion) is denied, not a trap.
     @Test func aCostWhoseTokenMillisecondsOverflowIsDenied() throws {
         let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 1, window: .seconds(366 * 86_400), burst: 1)

@@ -138,17 +138,7 @@ public final class RedisStore: RateLimitStore {
                 redisKey: redisKey(key, .fixedWindow, windowIndex: index), budgeted: budgeted,
                 send: { counter in
                     { count, timeout, answer in
-                        // Answered once both replies are in: a server that refuses `PEXPIRE … NX`
-                        // (before Redis 7.0) fails the checks, rather than leaving counters that
-                        // never expire. A reply that did not come (the connection broke) is not
-                        // a refusal: the next check of the window sets the expiry.
-                        var incremented: Result<RESPValue, RedisError>?
-                        var expiryRefusal: RedisError?
-                        var replies = 0
-                        let replied = {
-                            replies += 1
-                            guard replies == 2, let counted = incremented else { return }
-                            let result = expiryRefusal.map { .failure($0) } ?? counted
+                        let replies = FixedWindowReplies { result in
                             answer(
                                 Self.integer(from: result, key: counter).map { last in
                                     (0..<count).map { offset in
@@ -158,16 +148,11 @@ public final class RedisStore: RateLimitStore {
                                     }
                                 })
                         }
-                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) { result in
-                            incremented = result
-                            replied()
+                        router.send(["INCRBY", .string(counter), .integer(Int64(count))], timeout: timeout) {
+                            replies.incremented($0)
                         }
-                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) { result in
-                            if case .failure(var error) = result, error.serverCode != nil {
-                                error.message += " (the fixed window's PEXPIRE … NX needs Redis 7.0 or later)"
-                                expiryRefusal = error
-                            }
-                            replied()
+                        router.send(["PEXPIRE", .string(counter), .integer(expiry), "NX"], timeout: timeout) {
+                            replies.expirySet($0)
                         }
                     }
                 }, completion: completion)
@@ -401,5 +386,41 @@ public final class RedisStore: RateLimitStore {
 
     private static func unexpected(_ value: RESPValue, key: String) -> RateLimitError {
         RateLimitError(message: "rate limit check for \(key): unexpected reply from Redis: \(value)")
+    }
+}
+
+/// The two replies of a cost-1 fixed-window call, `INCRBY` and then `PEXPIRE … NX`: its checks
+/// are answered once both are in. A server that refuses `PEXPIRE … NX` (before Redis 7.0) fails
+/// them, rather than leave counters that never expire. A reply that did not come (the connection
+/// broke) is no refusal: the next check of the window sets the expiry. Loop-confined.
+private final class FixedWindowReplies {
+    private let answer: (Result<RESPValue, RedisError>) -> Void
+    private var count: Result<RESPValue, RedisError>?
+    private var refusal: RedisError?
+    private var missing = 2
+
+    init(answer: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        self.answer = answer
+    }
+
+    /// `INCRBY`'s reply: the counter after the checks.
+    func incremented(_ result: Result<RESPValue, RedisError>) {
+        count = result
+        replied()
+    }
+
+    /// `PEXPIRE … NX`'s reply.
+    func expirySet(_ result: Result<RESPValue, RedisError>) {
+        if case .failure(var error) = result, error.serverCode != nil {
+            error.message += " (the fixed window's PEXPIRE … NX needs Redis 7.0 or later)"
+            refusal = error
+        }
+        replied()
+    }
+
+    private func replied() {
+        missing -= 1
+        guard missing == 0, let count else { return }
+        answer(refusal.map { .failure($0) } ?? count)
     }
 }
