@@ -3,6 +3,7 @@
 //
 //   swift run -c release LimiterBenchmark memory [seconds] [algorithm|all] [keys]   (default 2 s, all, 10,000 keys)
 //   swift run -c release LimiterBenchmark redis redis://127.0.0.1:6379 [callers] [decisions]
+//   swift run -c release LimiterBenchmark simulate ALGORITHM CHECKS CHECKS-PER-MS   (fixed work, for callgrind)
 //   swift run -c release LimiterBenchmark script sliding-window|token-bucket   (prints a script for redis-benchmark)
 import Foundation
 import SluiceLimit
@@ -28,6 +29,15 @@ enum CheckForm: CaseIterable {
     case stringAndStoreClock
 }
 
+/// Every key's UTF-8 bytes in one array, and where each key lies in it.
+func keysAsBytes() -> (bytes: [UInt8], ranges: [Range<Int>]) {
+    let ranges = keys.reduce(into: [Range<Int>]()) { ranges, key in
+        let start = ranges.last?.upperBound ?? 0
+        ranges.append(start..<start + key.utf8.count)
+    }
+    return (keys.flatMap(\.utf8), ranges)
+}
+
 /// Checks in a tight loop on `threads` threads for `seconds`; returns decisions per second.
 func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, form: CheckForm) -> Double {
     let store = MemoryStore()
@@ -42,11 +52,7 @@ func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, form:
             // Each thread its own copy of the keys, as each request has its own: shared strings would
             // measure reference-count traffic between cores rather than the store.
             let strings = keys.map { String(decoding: Array($0.utf8), as: UTF8.self) }
-            let bytes = keys.flatMap(\.utf8)
-            let ranges = keys.reduce(into: [Range<Int>]()) { ranges, key in
-                let start = ranges.last?.upperBound ?? 0
-                ranges.append(start..<start + key.utf8.count)
-            }
+            let (bytes, ranges) = keysAsBytes()
             var count = 0
             var index = (thread * 977) % strings.count
             strings.withUnsafeBufferPointer { strings in
@@ -77,6 +83,27 @@ func measureMemory(policy: RateLimitPolicy, threads: Int, seconds: Double, form:
     }
     group.wait()
     return Double(total.load(ordering: .relaxed)) / (Double(MonotonicClock.now() - started) / 1e9)
+}
+
+/// `checks` checks on one thread, the clock moving on one millisecond every `perMillisecond` checks: the same work
+/// on every run, for counting instructions and cache misses (`Benchmarks/limiter-instructions.sh`), which the host's
+/// noise does not move as it moves decisions per second. Returns what the store ended with.
+func simulate(policy: RateLimitPolicy, checks: Int, perMillisecond: Int) -> String {
+    let store = MemoryStore()
+    let (bytes, ranges) = keysAsBytes()
+    let start: Int64 = 1_800_000_000_000
+    var allowed = 0
+    var index = 0
+    bytes.withUnsafeBytes { bytes in
+        for count in 0..<checks {
+            index += 7
+            if index >= keys.count { index -= keys.count }
+            let key = UnsafeRawBufferPointer(rebasing: bytes[ranges[index]])
+            let now = start + Int64(count / perMillisecond)
+            if store.check(policy: policy, keyUTF8: key, cost: 1, now: now).allowed { allowed += 1 }
+        }
+    }
+    return "\(checks) checks of \(policy.algorithm.rawValue): \(allowed) allowed, \(store.keyCount) keys kept"
 }
 
 /// Runs `callers` callback chains on one loop until `decisions` decisions arrived.
@@ -153,10 +180,17 @@ case "redis":
     }
     client.shutdown()
     group.shutdown()
+case "simulate":
+    guard arguments.count == 4, let algorithm = RateLimitAlgorithm(rawValue: arguments[1]),
+        let checks = Int(arguments[2]), let perMillisecond = Int(arguments[3]), checks > 0, perMillisecond > 0
+    else {
+        fatalError("usage: LimiterBenchmark simulate ALGORITHM CHECKS CHECKS-PER-MILLISECOND")
+    }
+    print("simulated \(simulate(policy: policy(algorithm), checks: checks, perMillisecond: perMillisecond))")
 case "script":
     print(RedisLimitScripts.source(of: arguments.count > 1 ? arguments[1] : "token-bucket"))
 default:
     print(
         "usage: LimiterBenchmark memory [seconds] [algorithm|all] [keys] | redis URL [callers] [decisions]"
-            + " | script ALGORITHM")
+            + " | simulate ALGORITHM CHECKS CHECKS-PER-MS | script ALGORITHM")
 }

@@ -31,6 +31,9 @@ public struct RateLimitPolicy: Sendable, Hashable {
     let windowDivisor: ConstantDivisor
     /// Divides by `limit` without a `div` instruction.
     let limitDivisor: ConstantDivisor
+    /// A full token bucket's level, `burst × window ms` token-milliseconds (see ``TokenBucket``): within 2^53 for
+    /// a token-bucket policy, `Int64.max` should another algorithm's product overflow.
+    let bucketCapacity: Int64
 
     /// Creates a policy, checking every value.
     ///
@@ -73,6 +76,8 @@ public struct RateLimitPolicy: Sendable, Hashable {
                     + "lower the burst or shorten the window"
             )
         }
+        let (capacity, overflow) = Int64(self.burst).multipliedReportingOverflow(by: windowMilliseconds)
+        self.bucketCapacity = overflow ? .max : capacity
     }
 
     private static func validateQuota(_ value: Int, field: String) throws(RateLimitPolicyError) {

@@ -105,10 +105,31 @@ import Testing
             _ = store.check(policy: policy, key: "idle-\(index)", cost: 1, now: start)
         }
         #expect(store.keyCount == 5_000)  // Each bucket is full again 100 ms later, not before.
-        for _ in 0..<5_000 {
+        // The first sweep after the idle keys expired only notes the time; the one after it, at most as many
+        // checks later as there are keys, forgets them.
+        for _ in 0..<10_000 {
             _ = store.check(policy: policy, key: "busy", cost: 1, now: start + 1_000)
         }
         #expect(store.keyCount == 1)
+    }
+
+    @Test func keysCheckedBetweenSweepsStayThoughTheirStateExpires() throws {
+        // Each bucket is full again 100 ms after its check, long before the key's next check a second later.
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 10, window: .seconds(1))
+        let store = MemoryStore(shardCount: 1)
+        let keys = (0..<500).map { "client-\($0)" }
+        for round in 0..<10 {
+            for key in keys {
+                #expect(store.check(policy: policy, key: key, cost: 1, now: start + Int64(round) * 1_000).allowed)
+                // Sweeps come every 1,024 checks, so every key is checked between two of them: none is forgotten
+                // only to be inserted again at its next check.
+                if round > 0 {
+                    #expect(store.keyCount == keys.count)
+                }
+            }
+        }
+        store.sweep(now: start + 10_000)
+        #expect(store.keyCount == 0)
     }
 
     @Test func anExplicitSweepReleasesTheRoomSelfSweepsKeep() throws {
@@ -117,7 +138,7 @@ import Testing
         for index in 0..<5_000 {
             _ = store.check(policy: policy, key: "idle-\(index)", cost: 1, now: start)
         }
-        for _ in 0..<5_000 {
+        for _ in 0..<10_000 {
             _ = store.check(policy: policy, key: "busy", cost: 1, now: start + 1_000)
         }
         #expect(store.keyCount == 1)

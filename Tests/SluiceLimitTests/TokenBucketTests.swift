@@ -1,5 +1,7 @@
-import SluiceLimit
+import SluiceTestSupport
 import Testing
+
+@testable import SluiceLimit
 
 @Suite struct TokenBucketTests {
     private let start: Int64 = 1_700_000_000_000
@@ -112,6 +114,34 @@ import Testing
         #expect(bucket.expiresAt(policy: policy) == start)
         _ = bucket.check(cost: 4, now: start, policy: policy)
         #expect(bucket.expiresAt(policy: policy) == start + 400)
+    }
+
+    /// The store takes a bucket's expiry from the decision of the check that just changed it; that
+    /// must be the bucket's own expiry, or later only while the bucket is full.
+    @Test func theExpiryReadOffADecisionIsTheBucketsOwn() throws {
+        var random = SplitMix64(seed: 0xB0C7E7)
+        for (limit, burst, window) in [(1, 1, 1_000), (3, 10, 1_000), (7, 5, 60_000), (1_000, 1_000, 250)] {
+            let policy = try RateLimitPolicy(
+                algorithm: .tokenBucket, limit: limit, window: .milliseconds(window), burst: burst)
+            var bucket = TokenBucket.full(for: policy, at: start)
+            var now = start
+            for _ in 0..<5_000 {
+                // Mostly forward, sometimes a long idle, sometimes back (two event loops' readings).
+                now += Int64.random(in: -50...Int64(window) / 2, using: &random)
+                if Int.random(in: 0..<50, using: &random) == 0 {
+                    now += Int64(window) * 20
+                }
+                let decision = bucket.check(
+                    cost: Int.random(in: 1...burst + 1, using: &random), now: now, policy: policy)
+                let exact = bucket.expiresAt(policy: policy)
+                let readOff = bucket.expiresAt(afterCheckAt: now, deciding: decision)
+                if decision.resetAfterMilliseconds > 0 {
+                    #expect(readOff == exact, "limit \(limit), burst \(burst), window \(window) ms, at \(now)")
+                } else {
+                    #expect(readOff >= exact && readOff == max(now, bucket.updatedAt))
+                }
+            }
+        }
     }
 
     @Test func clockGoingBackwardsRefillsNothingTwice() throws {

@@ -26,7 +26,7 @@ public struct TokenBucket: Sendable, Hashable {
 
     /// A full bucket, the state of a key not seen before.
     public static func full(for policy: RateLimitPolicy, at now: Int64) -> TokenBucket {
-        TokenBucket(level: Self.capacity(of: policy), updatedAt: now)
+        TokenBucket(level: policy.bucketCapacity, updatedAt: now)
     }
 
     /// The tokens in the bucket at `updatedAt`, with their fraction.
@@ -59,7 +59,7 @@ public struct TokenBucket: Sendable, Hashable {
     static func decision(
         leaving available: Int64, allowed: Bool, need: Int64, policy: RateLimitPolicy, at now: Int64
     ) -> Decision {
-        let capacity = Self.capacity(of: policy)
+        let capacity = policy.bucketCapacity
         let resetAfter = Self.wait(from: available, to: capacity, policy: policy)
         let retryAfter: Int64
         if allowed {
@@ -87,17 +87,24 @@ public struct TokenBucket: Sendable, Hashable {
     /// was taken; the refund is skipped, which can only deny early.
     public mutating func refund(cost: Int, countedAt: Int64, policy: RateLimitPolicy) {
         guard updatedAt == countedAt else { return }
-        let capacity = Self.capacity(of: policy)
+        let capacity = policy.bucketCapacity
         level = min(capacity, level + min(capacity, Self.need(cost: cost, policy: policy)))
     }
 
     /// When the bucket is full again and the state can be forgotten (a new bucket starts full).
     public func expiresAt(policy: RateLimitPolicy) -> Int64 {
-        updatedAt + Self.wait(from: level, to: Self.capacity(of: policy), policy: policy)
+        updatedAt + Self.wait(from: level, to: policy.bucketCapacity, policy: policy)
     }
 
-    private static func capacity(of policy: RateLimitPolicy) -> Int64 {
-        Int64(policy.burst) * policy.windowMilliseconds
+    /// ``expiresAt(policy:)`` just after a check at `now` decided `decision`, read off the decision's
+    /// `resetAfter` instead of dividing again: the same instant, except that a bucket already full
+    /// at `now` gives `now` (or `updatedAt`, should the clock have gone back) rather than when it
+    /// filled. Later never harms: a state kept past its expiry decides as a new one would.
+    ///
+    /// The level at `now` is the stored level plus `(now - updatedAt) × limit` token-milliseconds, so
+    /// the wait for the refill from it is the wait from the stored level less `now - updatedAt`.
+    func expiresAt(afterCheckAt now: Int64, deciding decision: Decision) -> Int64 {
+        max(now, updatedAt) + decision.resetAfterMilliseconds
     }
 
     /// The token-milliseconds a request of `cost` takes: `cost × window`, or `Int64.max` when that
@@ -111,11 +118,11 @@ public struct TokenBucket: Sendable, Hashable {
     /// (a very long idle time) is past the capacity anyway. A level above the capacity (the burst
     /// was lowered by a reload) reads as the capacity, as the Redis script has it.
     private func level(at time: Int64, policy: RateLimitPolicy) -> Int64 {
-        let missing = Self.capacity(of: policy) - level
-        guard missing > 0 else { return Self.capacity(of: policy) }
+        let missing = policy.bucketCapacity - level
+        guard missing > 0 else { return policy.bucketCapacity }
         guard time > updatedAt else { return level }
         let (refill, overflow) = (time - updatedAt).multipliedReportingOverflow(by: Int64(policy.limit))
-        return overflow || refill >= missing ? Self.capacity(of: policy) : level + refill
+        return overflow || refill >= missing ? policy.bucketCapacity : level + refill
     }
 
     /// Milliseconds until the refill takes `level` up to `target`: `ceil((target - level) / limit)`.

@@ -53,7 +53,7 @@ struct MemoryEntry {
             case .tokenBucket(var bucket):
                 let decision = bucket.check(cost: cost, now: now, policy: policy)
                 self = .tokenBucket(bucket)
-                return (decision, bucket.expiresAt(policy: policy), 0)
+                return (decision, bucket.expiresAt(afterCheckAt: now, deciding: decision), 0)
             }
         }
 

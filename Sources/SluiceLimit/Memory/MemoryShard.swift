@@ -1,11 +1,14 @@
 /// A slice of a ``MemoryStore``'s keys, guarded by one lock, that keeps itself within its share of the key budget.
 ///
 /// Forgetting expired entries is amortised: a shard sweeps itself (one pass over its entries) once it has handled
-/// as many checks as it held keys after the last sweep (at least ``minimumSweepInterval``), so a sweep costs O(1)
-/// per check and a shard holds at most about twice the keys that were live at its last sweep. It skips the pass
-/// when no entry can have expired yet, keeping a lower bound of its entries' expiry times. When it would exceed its
-/// capacity, it forgets the expired entries and then those that would expire soonest, down to 7/8 of capacity, so
-/// that eviction too is paid for by the many checks before the next one.
+/// as many checks as it held live keys at the last sweep (at least ``minimumSweepInterval``), so a sweep costs O(1)
+/// per check. A sweep forgets the entries that had already expired at the sweep before it and have not been
+/// checked since: a key checked about as often as sweeps come round stays put, although its state may expire
+/// between its checks (a token bucket refilled, a short window over), instead of being forgotten and inserted
+/// again each time. A shard so holds at most about three times the keys live at its last two sweeps. It skips the
+/// pass when no entry can have expired yet, keeping a lower bound of its entries' expiry times. When it would
+/// exceed its capacity, it forgets the expired entries and then those that would expire soonest, down to 7/8 of
+/// capacity, so that eviction too is paid for by the many checks before the next one.
 struct MemoryShard: ~Copyable {
     /// Checks between sweeps of a small shard, so small shards do not sweep on every other check.
     static let minimumSweepInterval = 1024
@@ -16,7 +19,10 @@ struct MemoryShard: ~Copyable {
     /// Heap bytes owned by the entries' states (sliding-window logs), beyond the table.
     private var stateHeapBytes = 0
     private var checksSinceSweep = 0
-    private var keysAfterSweep = 0
+    /// Checks before the next sweep in the course of checks: the keys live at the last sweep.
+    private var checksBetweenSweeps = 0
+    /// When the last sweep in the course of checks ran: the next one forgets what had expired by then.
+    private var lastSelfSweep = Int64.min
     /// No entry expires before this time: a lower bound, so that a sweep that could find nothing to forget is
     /// skipped without reading every entry.
     private var earliestExpiry = Int64.max
@@ -54,7 +60,7 @@ struct MemoryShard: ~Copyable {
         checksSinceSweep += 1
         if table.count > capacity {
             evictSoonestExpiring(now: now, sparing: slot)
-        } else if checksSinceSweep >= max(Self.minimumSweepInterval, keysAfterSweep) {
+        } else if checksSinceSweep >= max(Self.minimumSweepInterval, checksBetweenSweeps) {
             sweepItself(now: now)
         }
         return outcome.decision
@@ -73,16 +79,25 @@ struct MemoryShard: ~Copyable {
         keepOnly(sizedFor: 0) { _, expiresAt in expiresAt > now }
     }
 
-    /// A sweep in the course of checks: skipped when nothing can have expired, and keeping room for as many keys as
-    /// there were, since keys active lately tend to come back and a table cut down to the survivors would only
-    /// grow again, step by step.
+    /// A sweep in the course of checks: it forgets what had expired by the last one, is skipped when nothing had,
+    /// and keeps room for as many keys as there were, since keys active lately tend to come back and a table cut
+    /// down to the survivors would only grow again, step by step.
     private mutating func sweepItself(now: Int64) {
-        guard now >= earliestExpiry else {
+        let cutoff = lastSelfSweep
+        lastSelfSweep = now
+        guard cutoff >= earliestExpiry else {
             checksSinceSweep = 0
-            keysAfterSweep = table.count
+            checksBetweenSweeps = table.count
             return
         }
-        keepOnly(sizedFor: table.count) { _, expiresAt in expiresAt > now }
+        var liveKeys = 0
+        keepOnly(sizedFor: table.count) { _, expiresAt in
+            if expiresAt > now {
+                liveKeys += 1
+            }
+            return expiresAt > cutoff
+        }
+        checksBetweenSweeps = liveKeys
     }
 
     /// Forgets every entry that has expired by `now` and then, soonest expiring first, as many live ones as it
@@ -139,6 +154,6 @@ struct MemoryShard: ~Copyable {
         }
         earliestExpiry = earliestKept
         checksSinceSweep = 0
-        keysAfterSweep = table.count
+        checksBetweenSweeps = table.count
     }
 }
