@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 checks=${1:-2000000}
 per_ms=${2:-7000}
-command -v valgrind >/dev/null || { echo "install valgrind: apt-get install -y valgrind" >&2; exit 1; }
+for tool in valgrind python3; do
+    command -v "$tool" >/dev/null || { echo "install $tool: apt-get install -y $tool" >&2; exit 1; }
+done
 swift build -c release --product LimiterBenchmark >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,12 +22,16 @@ for algorithm in fixed-window sliding-window token-bucket; do
     valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$work/$algorithm.out" \
         .build/release/LimiterBenchmark simulate "$algorithm" "$checks" "$per_ms" 2>/dev/null | sed 's/^/  /'
     # The inclusive costs of the calls into the store's check, from the benchmark's loop.
-    callgrind_annotate --inclusive=yes --tree=calling "$work/$algorithm.out" 2>/dev/null |
-        grep -E '^ *[0-9].*> .*MemoryStoreC5check6policy7keyUTF8.*x\)' | head -1 |
+    # (`.` stands for a zero count.)
+    callgrind_annotate --inclusive=yes --tree=calling "$work/$algorithm.out" >"$work/$algorithm.txt" 2>/dev/null
+    { grep -m1 -E '^ *[0-9].*> .*MemoryStoreC5check6policy7keyUTF8.*x\)' "$work/$algorithm.txt" || true; } |
         python3 -c '
 import re, sys
 line = sys.stdin.read()
-counts = [int(n.replace(",", "")) for n in re.sub(r"\([ \d.]+%\)", "", line).split(">")[0].split()]
+if not line:
+    sys.exit(f"no call of MemoryStore.check(policy:keyUTF8:cost:now:) in the {sys.argv[1]} profile (renamed or inlined?)")
+fields = re.sub(r"\([ \d.]+%\)", "", line).split(">")[0].split()
+counts = [0 if n == "." else int(n.replace(",", "")) for n in fields]
 calls = int(re.search(r"\(([\d,]+)x\)", line).group(1).replace(",", ""))
 ir, d1_read, d1_write, ll_read, ll_write = counts[0], counts[4], counts[5], counts[7], counts[8]
 print(f"  {sys.argv[1]:<15} {ir / calls:6.0f} instructions, L1 data misses {d1_read / calls:.2f} read"

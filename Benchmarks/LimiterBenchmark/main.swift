@@ -184,7 +184,7 @@ case "simulate":
     guard arguments.count == 4, let algorithm = RateLimitAlgorithm(rawValue: arguments[1]),
         let checks = Int(arguments[2]), let perMillisecond = Int(arguments[3]), checks > 0, perMillisecond > 0
     else {
-        fatalError("usage: LimiterBenchmark simulate ALGORITHM CHECKS CHECKS-PER-MILLISECOND")
+        fatalError("usage: LimiterBenchmark simulate ALGORITHM CHECKS CHECKS-PER-MS")
     }
     print("simulated \(simulate(policy: policy(algorithm), checks: checks, perMillisecond: perMillisecond))")
 case "script":

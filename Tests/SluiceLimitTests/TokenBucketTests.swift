@@ -142,6 +142,21 @@ import Testing
                 }
             }
         }
+        // Fixed cases: a level above the capacity (the burst lowered since), a cost above the burst, and an idle
+        // time whose refill overflows.
+        let policy = try RateLimitPolicy(algorithm: .tokenBucket, limit: 2, window: .seconds(1), burst: 4)
+        let cases: [(TokenBucket, cost: Int, now: Int64)] = [
+            (TokenBucket(level: 9_000, updatedAt: start), 1, start + 10),
+            (TokenBucket(level: 1_000, updatedAt: start), 5, start + 10),
+            (TokenBucket(level: 0, updatedAt: start), 1, start + Int64.max / 2),
+        ]
+        for (initial, cost, now) in cases {
+            var bucket = initial
+            let decision = bucket.check(cost: cost, now: now, policy: policy)
+            let readOff = bucket.expiresAt(afterCheckAt: now, deciding: decision)
+            #expect(readOff >= bucket.expiresAt(policy: policy), "level \(initial.level), cost \(cost)")
+            #expect(readOff <= max(now, bucket.updatedAt) + 2_000)
+        }
     }
 
     @Test func clockGoingBackwardsRefillsNothingTwice() throws {

@@ -5,10 +5,11 @@
 /// per check. A sweep forgets the entries that had already expired at the sweep before it and have not been
 /// checked since: a key checked about as often as sweeps come round stays put, although its state may expire
 /// between its checks (a token bucket refilled, a short window over), instead of being forgotten and inserted
-/// again each time. A shard so holds at most about three times the keys live at its last two sweeps. It skips the
-/// pass when no entry can have expired yet, keeping a lower bound of its entries' expiry times. When it would
-/// exceed its capacity, it forgets the expired entries and then those that would expire soonest, down to 7/8 of
-/// capacity, so that eviction too is paid for by the many checks before the next one.
+/// again each time. A shard then holds at most about four times the keys live at its last two sweeps (twice, had
+/// sweeps forgotten everything expired). It skips the pass when no entry can have expired yet, keeping a lower
+/// bound of its entries' expiry times. When it would exceed its capacity, it forgets the expired entries and then
+/// those that would expire soonest, down to 7/8 of capacity, so that eviction too is paid for by the many checks
+/// before the next one.
 struct MemoryShard: ~Copyable {
     /// Checks between sweeps of a small shard, so small shards do not sweep on every other check.
     static let minimumSweepInterval = 1024
@@ -19,7 +20,8 @@ struct MemoryShard: ~Copyable {
     /// Heap bytes owned by the entries' states (sliding-window logs), beyond the table.
     private var stateHeapBytes = 0
     private var checksSinceSweep = 0
-    /// Checks before the next sweep in the course of checks: the keys live at the last sweep.
+    /// Checks before the next sweep in the course of checks: the keys live at the last sweep (all the keys after an
+    /// explicit sweep or an eviction, which forget every expired one).
     private var checksBetweenSweeps = 0
     /// When the last sweep in the course of checks ran: the next one forgets what had expired by then.
     private var lastSelfSweep = Int64.min
@@ -79,23 +81,25 @@ struct MemoryShard: ~Copyable {
         keepOnly(sizedFor: 0) { _, expiresAt in expiresAt > now }
     }
 
-    /// A sweep in the course of checks: it forgets what had expired by the last one, is skipped when nothing had,
-    /// and keeps room for as many keys as there were, since keys active lately tend to come back and a table cut
+    /// A sweep in the course of checks: it forgets what had expired by the last one, is skipped when nothing has
+    /// expired yet, and keeps room for as many keys as there were, since keys active lately tend to come back and a table cut
     /// down to the survivors would only grow again, step by step.
     private mutating func sweepItself(now: Int64) {
         let cutoff = lastSelfSweep
         lastSelfSweep = now
-        guard cutoff >= earliestExpiry else {
+        guard now >= earliestExpiry else {
+            // Every key is live: nothing to forget, and the count is the live count.
             checksSinceSweep = 0
             checksBetweenSweeps = table.count
             return
         }
         var liveKeys = 0
         keepOnly(sizedFor: table.count) { _, expiresAt in
+            guard expiresAt > cutoff else { return false }
             if expiresAt > now {
                 liveKeys += 1
             }
-            return expiresAt > cutoff
+            return true
         }
         checksBetweenSweeps = liveKeys
     }
