@@ -74,6 +74,18 @@ import Testing
         }
     }
 
+    /// Runs `body` with the port of a proxy in front of an upstream that answers every request
+    /// with `answer`'s bytes, and that upstream.
+    static func withProxy(
+        toCannedAnswer answer: [UInt8], _ body: (Int, CannedUpstream) async throws -> Void
+    ) async throws {
+        let upstream = try CannedUpstream(answer: answer)
+        defer { upstream.stop() }
+        try await withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+            try await body(port, upstream)
+        }
+    }
+
     /// A Sluice in proxy mode in front of the test upstream.
     static func withProxy<T>(
         rules: [Rule] = [], upstreamTimeout: Duration = .seconds(30), upstreamURL: String? = nil,
@@ -317,10 +329,8 @@ import Testing
     /// Sluice forwards no `Upgrade`, so an upstream that switches protocols anyway has answered
     /// something the client never asked for: the client gets a 502, not a 101.
     @Test func anUnaskedSwitchOfProtocolsGives502() async throws {
-        let upstream = try CannedUpstream(
-            answer: "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-        defer { upstream.stop() }
-        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+        let switching = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        try await Self.withProxy(toCannedAnswer: Array(switching.utf8)) { port, _ in
             let client = try RawHTTPClient(port: port)
             #expect(try client.get("/", headers: ["Connection: Upgrade", "Upgrade: websocket"]).status == 502)
         }
@@ -329,10 +339,8 @@ import Testing
     /// Bytes past the end of an answer mean the upstream and Sluice disagree on where it ended: the
     /// answer stands, but its connection is retired, so the stray bytes cannot answer a later call.
     @Test func bytesPastTheEndOfAnAnswerRetireItsConnection() async throws {
-        let upstream = try CannedUpstream(
-            answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
-        defer { upstream.stop() }
-        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+        let stray = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray"
+        try await Self.withProxy(toCannedAnswer: Array(stray.utf8)) { port, upstream in
             let client = try RawHTTPClient(port: port)
             for index in 1...3 {
                 let response = try client.get("/")
@@ -341,9 +349,8 @@ import Testing
             #expect(upstream.acceptedConnections == 3, "each answer's connection was closed after it")
         }
         // A stray line end after an answer is no disagreement: the connection is kept.
-        let lenient = try CannedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n")
-        defer { lenient.stop() }
-        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(lenient.port)") { port, _ in
+        let lineEnd = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n"
+        try await Self.withProxy(toCannedAnswer: Array(lineEnd.utf8)) { port, lenient in
             let client = try RawHTTPClient(port: port)
             for _ in 1...3 { #expect(try client.get("/").text == "ok") }
             #expect(lenient.acceptedConnections == 1, "one connection for all three")
@@ -354,10 +361,8 @@ import Testing
     /// byte, both ways, rather than as the UTF-8 of the characters it was read as.
     @Test func fieldValuesThatAreNotUTF8PassUnchanged() async throws {
         let latin1: [UInt8] = Array("caf".utf8) + [0xE9]
-        let upstream = try CannedUpstream(
-            answer: Array("HTTP/1.1 200 OK\r\nX-Latin: ".utf8) + latin1 + Array("\r\nContent-Length: 2\r\n\r\nok".utf8))
-        defer { upstream.stop() }
-        try await Self.withProxy(upstreamURL: "http://127.0.0.1:\(upstream.port)") { port, _ in
+        let answer = Array("HTTP/1.1 200 OK\r\nX-Latin: ".utf8) + latin1 + Array("\r\nContent-Length: 2\r\n\r\nok".utf8)
+        try await Self.withProxy(toCannedAnswer: answer) { port, _ in
             let response = try RawHTTPClient(port: port).get("/")
             // The client reads the head as UTF-8: a lone 0xE9 shows as U+FFFD, its UTF-8 (C3 A9) as "é".
             #expect(response.header("X-Latin") == "caf\u{FFFD}", "sent as \(response.header("X-Latin") ?? "nothing")")

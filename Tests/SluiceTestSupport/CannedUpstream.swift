@@ -13,7 +13,7 @@ import Synchronization
 /// body's bytes would be read as the next head).
 ///
 /// ```swift
-/// let upstream = try CannedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+/// let upstream = try CannedUpstream(answer: Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8))
 /// defer { upstream.stop() }
 /// // point a proxy at upstream.port, send requests, then read upstream.acceptedConnections
 /// ```
@@ -25,11 +25,6 @@ public final class CannedUpstream: Sendable {
     private let accepted = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-
-    /// Listens on a free loopback port and starts serving `answer`'s UTF-8 on a thread of its own.
-    public convenience init(answer: String) throws {
-        try self.init(answer: Array(answer.utf8))
-    }
 
     /// Listens on a free loopback port and starts serving `answer` on a thread of its own.
     public init(answer: [UInt8]) throws {

@@ -40,8 +40,7 @@ public struct ProxyHandler: HTTPRequestHandler {
         let exchange = ProxyExchange(responder: responder)
         let call = client.start(
             head: Self.upstreamHead(for: request, defaultHost: upstreamAuthority), method: head.method,
-            chunkedBody: chunked,
-            hasBody: hasBody, on: request.loop, delegate: exchange)
+            chunkedBody: chunked, hasBody: hasBody, on: request.loop, delegate: exchange)
         exchange.call = call
         responder.whenClientCloses { call.cancel() }
         guard hasBody else { return }
