@@ -22,8 +22,9 @@ until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
 
 $bench redis "redis://127.0.0.1:$port" 200 "$decisions"
 sha=$(redis-cli -p "$port" SCRIPT LOAD "$($bench script token-bucket)")
-# Same arguments as the store sends: now=0 (Redis TIME), limit, window ms, burst, cost, grace.
+# Same arguments as the store sends: now=0 (Redis TIME), limit, capacity (burst × window ms),
+# need (cost × window ms), grace; one check a call.
 reference=$(redis-benchmark -p "$port" -P 16 -c 50 -n "$decisions" -r 10000 -q \
-    EVALSHA "$sha" 1 "bench:{client-__rand_int__}:tb" 0 1000000 60000 1000000 1 1000 |
+    EVALSHA "$sha" 1 "bench:{client-__rand_int__}:tb" 0 1000000 60000000000 60000 1000 |
     tr -d '\r' | grep -oE '[0-9.]+ requests per second' | grep -oE '^[0-9.]+')
 echo "redis-benchmark EVALSHA token-bucket -P 16 -c 50: ${reference%.*} calls/s"

@@ -177,7 +177,7 @@ class Suite:
                      redis + c("redis-sw", [rule("sliding-window", HUGE, "1m")]), "nginx limit_req", "/allow",
                      bound=("EVALSHA", sliding))
         bucket = redis_benchmark(self.redis_port, self.seconds, "EVALSHA", script_sha(self.redis_port, "token-bucket"),
-                                 "1", "b:{__rand_int__}:tb", "0", "1000000", "60000", "1000000", "1", "1000")
+                                 "1", "b:{__rand_int__}:tb", "0", "1000000", "60000000000", "60000", "1000")
         self.compare("Redis token bucket, all pass",
                      redis + c("redis-tb", [rule("token-bucket", 1_000_000, "1m", burst=1_000_000)]),
                      "nginx limit_req", "/allow", bound=("EVALSHA", bucket))

@@ -11,7 +11,10 @@ import SluiceRedis
 /// matters, plus a grace so that a command delayed in flight, or a clock running a little
 /// apart, never finds a key gone early.
 /// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
-/// Lua's doubles are exact.
+/// Lua's doubles are exact. Numeric strings (arguments, stored state) are read by arithmetic,
+/// `s + 0`, not `tonumber(s)` (kept where the value may be missing): Redis's Lua 5.1 `tonumber`
+/// parses a string twice, and those parses were a fifth of a token-bucket call's instructions
+/// inside Redis.
 public enum RedisLimitScripts {
     /// The Lua source of an algorithm's script (for `redis-benchmark` and for reading).
     public static func source(of algorithm: String) -> String {
@@ -23,10 +26,10 @@ public enum RedisLimitScripts {
     }
 
     private static let now = """
-        local now = tonumber(ARGV[1])
+        local now = ARGV[1] + 0
         if now == 0 then
           local time = redis.call('TIME')
-          now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          now = time[1] * 1000 + math.floor(time[2] / 1000)
         end
         """
 
@@ -36,8 +39,8 @@ public enum RedisLimitScripts {
     /// with its expiry in one `SET`, so the script needs no Redis 7 option.
     static let fixedWindow = RedisScript(
         """
-        local limit, cost, left = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local limit, cost, left = ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0
+        local count = (redis.call('GET', KEYS[1]) or 0) + 0
         if count + cost > limit then
           if count == 0 then left = 0 end  -- nothing counted: the quota is already whole
           return {0, math.max(0, limit - count), left, left}
@@ -46,7 +49,7 @@ public enum RedisLimitScripts {
           count = redis.call('INCRBY', KEYS[1], cost)
         else
           count = count + cost
-          redis.call('SET', KEYS[1], count, 'PX', left + tonumber(ARGV[5]))
+          redis.call('SET', KEYS[1], count, 'PX', left + ARGV[5])
         end
         return {1, limit - count, left, 0}
         """)
@@ -75,8 +78,8 @@ public enum RedisLimitScripts {
     static let slidingWindow = RedisScript(
         slidingWindowSummary + now + """
 
-            local limit, window, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-            local checks = tonumber(ARGV[6] or '1')
+            local limit, window, cost = ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0
+            local checks = (ARGV[6] or 1) + 0
             local live, oldestAt, newestAt, newestUnits = summary()
             -- What to write back to the summary: nothing, its expiry kept, or a new expiry.
             local changed, extended = false, false
@@ -86,7 +89,7 @@ public enum RedisLimitScripts {
               if #runs > 0 then
                 for i = 1, #runs, 2 do live = live + units(runs[i]) end
                 redis.call('ZREM', KEYS[1], runs[#runs - 1])
-                oldestAt, newestAt, newestUnits = tonumber(runs[2]), tonumber(runs[#runs]), units(runs[#runs - 1])
+                oldestAt, newestAt, newestUnits = runs[2] + 0, runs[#runs] + 0, units(runs[#runs - 1])
                 changed, extended = true, true
               end
             end
@@ -113,7 +116,7 @@ public enum RedisLimitScripts {
               else
                 if newestAt ~= nil then
                   redis.call('ZADD', KEYS[1], newestAt, run(newestAt, newestUnits))
-                  redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]))
+                  redis.call('PEXPIRE', KEYS[1], window + ARGV[5])
                 end
                 oldestAt = oldestAt or now
                 newestAt, newestUnits = now, taken * cost
@@ -122,7 +125,7 @@ public enum RedisLimitScripts {
             end
             local counted = live + taken * cost
             if extended then
-              saveSummary(counted, oldestAt, newestAt, newestUnits, newestAt - now + window + tonumber(ARGV[5]))
+              saveSummary(counted, oldestAt, newestAt, newestUnits, newestAt - now + window + ARGV[5])
             elseif changed then
               saveSummary(counted, oldestAt, newestAt, newestUnits)
             end
@@ -140,7 +143,7 @@ public enum RedisLimitScripts {
                   for i = 1, #runs, 2 do
                     needed = needed - units(runs[i])
                     if needed <= 0 then
-                      retry = tonumber(runs[i + 1]) + window - now
+                      retry = runs[i + 1] + window - now
                       break
                     end
                   end
@@ -156,13 +159,14 @@ public enum RedisLimitScripts {
     /// newest run's units from KEYS[2] (`0, nil, nil, 0` when there is none), and `saveSummary`,
     /// which writes them back with a new expiry in ms, or keeping the one there is.
     private static let slidingWindowSummary = """
-        local function units(run) return tonumber(string.match(run, ':(%d+)$')) end
+        local function units(run) return string.match(run, ':(%d+)$') + 0 end
         local function run(at, count) return string.format('%d:%d', at, count) end
         local function summary()
           local state = redis.call('GET', KEYS[2])
           if not state then return 0, nil, nil, 0 end
           local live, oldest, newest, count = string.match(state, '^(%d+):(%d+):(%d+):(%d+)$')
-          return tonumber(live), tonumber(oldest), tonumber(newest), tonumber(count)
+          if not count then return 0, nil, nil, 0 end
+          return live + 0, oldest + 0, newest + 0, count + 0
         end
         local function saveSummary(live, oldest, newest, count, ttl)
           local state = string.format('%d:%d:%d:%d', live, oldest, newest, count)
@@ -179,25 +183,27 @@ public enum RedisLimitScripts {
     /// refill is exactly `limit` per millisecond and no fraction is ever rounded away.
     /// KEYS[1] = the bucket, a string `"<level>:<ms of the last take>"`: one `GET` to read it and
     /// one `SET … PX` to write it and its expiry, where a hash took `HMGET`, `HSET` and `PEXPIRE`
-    /// (8% fewer instructions a call inside Redis). ARGV: now, limit, window ms, burst, cost,
-    /// grace, and the number of checks `n` (one loop turn's checks of this bucket, default 1).
-    /// Takes `cost` tokens for as many of the `n` checks as the bucket holds, in order, and returns
-    /// `{taken, level before, now}`; the store derives each check's decision as `TokenBucket` does.
+    /// (8% fewer instructions a call inside Redis). ARGV: now, limit, the capacity (burst × window
+    /// ms), what a check takes (cost × window ms), grace, and the number of checks `n` (one loop
+    /// turn's checks of this bucket, default 1). Takes for as many of the `n` checks as the bucket
+    /// holds, in order, and returns `{taken, level before, now}`; the store derives each check's
+    /// decision as `TokenBucket` does. The checks that fit are `floor(level / need)`: a quotient
+    /// that rounds up to the next integer is taken back one, so the count is exact while the
+    /// level stays within 2^53 (``RateLimitPolicy`` keeps capacities there).
     static let tokenBucket = RedisScript(
         tokenBucketState + now + """
 
-            local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
-            local capacity, need = tonumber(ARGV[4]) * window, tonumber(ARGV[5]) * window
-            local checks = tonumber(ARGV[7] or '1')
+            local limit, capacity, need = ARGV[2] + 0, ARGV[3] + 0, ARGV[4] + 0
+            local checks = (ARGV[6] or 1) + 0
             local level, at = bucket()
             if level == nil or at == nil then level, at = capacity, now end
             if now > at then level = level + (now - at) * limit end
             level = math.min(capacity, level)  -- also when the burst was lowered since the last take
-            local taken = 0
-            while taken < checks and level - taken * need >= need do taken = taken + 1 end
+            local taken = math.min(checks, math.floor(level / need))
+            if taken * need > level then taken = taken - 1 end
             if taken > 0 then
               local left = level - taken * need
-              local ttl = math.ceil((capacity - left) / limit) + tonumber(ARGV[6])
+              local ttl = math.ceil((capacity - left) / limit) + ARGV[5]
               redis.call('SET', KEYS[1], string.format('%d:%d', left, math.max(now, at)), 'PX', ttl)
             end
             return {taken, level, now}
@@ -216,7 +222,8 @@ public enum RedisLimitScripts {
           end
           if not state then return nil, nil end
           local level, at = string.match(state, '^(%d+):(%d+)$')
-          return tonumber(level), tonumber(at)
+          if not at then return nil, nil end
+          return level + 0, at + 0
         end
 
         """
@@ -229,9 +236,9 @@ public enum RedisLimitScripts {
     /// of denied cost-1 requests (see `RedisStore`), so the allowed units are `min(count, limit)`.
     static let fixedWindowRefund = RedisScript(
         """
-        local count = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        local count = (redis.call('GET', KEYS[1]) or -1) + 0
         if count < 0 then return 0 end
-        local target = math.max(0, math.min(count, tonumber(ARGV[1])) - tonumber(ARGV[2]))
+        local target = math.max(0, math.min(count, ARGV[1] + 0) - ARGV[2])
         if count > target then redis.call('DECRBY', KEYS[1], count - target) end
         return 1
         """)
@@ -243,10 +250,10 @@ public enum RedisLimitScripts {
     static let slidingWindowRefund = RedisScript(
         slidingWindowSummary + """
             local live, oldestAt, newestAt, newestUnits = summary()
-            if newestAt == nil or tonumber(ARGV[2]) < 1 then return 0 end
-            local at, taken = tonumber(ARGV[1]), 0
+            local at, cost, taken = ARGV[1] + 0, ARGV[2] + 0, 0
+            if newestAt == nil or cost < 1 then return 0 end
             if at == newestAt then
-              taken = math.min(newestUnits, tonumber(ARGV[2]))
+              taken = math.min(newestUnits, cost)
               newestUnits = newestUnits - taken
               if newestUnits == 0 then
                 local previous = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
@@ -255,13 +262,13 @@ public enum RedisLimitScripts {
                   return taken
                 end
                 redis.call('ZREM', KEYS[1], previous[1])
-                newestAt, newestUnits = tonumber(previous[2]), units(previous[1])
+                newestAt, newestUnits = previous[2] + 0, units(previous[1])
               end
             else
               local runs = redis.call('ZRANGEBYSCORE', KEYS[1], at, at)
               if #runs == 0 then return 0 end
               local had = units(runs[1])
-              taken = math.min(had, tonumber(ARGV[2]))
+              taken = math.min(had, cost)
               if had > taken then redis.call('ZADD', KEYS[1], at, run(at, had - taken)) end
               redis.call('ZREM', KEYS[1], runs[1])
             end
@@ -274,9 +281,9 @@ public enum RedisLimitScripts {
     static let tokenBucketRefund = RedisScript(
         tokenBucketState + """
             local level, at = bucket()
-            if level == nil or at ~= tonumber(ARGV[4]) then return 0 end
-            local window = tonumber(ARGV[1])
-            level = math.min(tonumber(ARGV[2]) * window, level + tonumber(ARGV[3]) * window)
+            if level == nil or at ~= ARGV[4] + 0 then return 0 end
+            local window = ARGV[1] + 0
+            level = math.min(ARGV[2] * window, level + ARGV[3] * window)
             redis.call('SET', KEYS[1], string.format('%d:%d', level, at), 'KEEPTTL')
             return 1
             """)

@@ -191,8 +191,8 @@ public final class RedisStore: RateLimitStore {
                         router.evalScript(
                             RedisLimitScripts.tokenBucket, keys: [.string(bucket)],
                             arguments: [
-                                scriptNow, .integer(Int64(policy.limit)), .integer(window),
-                                .integer(Int64(policy.burst)), .integer(Int64(cost)), grace, .integer(Int64(count)),
+                                scriptNow, .integer(Int64(policy.limit)), .integer(policy.bucketCapacity),
+                                .integer(TokenBucket.need(cost: cost, policy: policy)), grace, .integer(Int64(count)),
                             ], timeout: timeout
                         ) { result in
                             answer(
@@ -226,13 +226,15 @@ public final class RedisStore: RateLimitStore {
 
     /// `{taken, live units before, countedAt, resetAfter, retryAfter}` from the sliding-window
     /// script: the first `taken` of `count` checks were logged, the rest were denied, each decided
-    /// as `SlidingWindowLog` would.
-    private static func slidingWindowDecisions(
+    /// as `SlidingWindowLog` would. A reply that counts more than the limit allows is refused.
+    static func slidingWindowDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
         batchDecisions(from: result, count: count, fieldCount: 5, key: key) { taken, fields in
             let (live, countedAt, reset, retry) = (fields[1], fields[2], fields[3], fields[4])
             let limit = Int64(policy.limit)
+            let (takenUnits, overflow) = taken.multipliedReportingOverflow(by: Int64(cost))
+            guard live >= 0, !overflow, taken == 0 || (live <= limit && takenUnits <= limit - live) else { return nil }
             let denied = Decision(
                 allowed: false, limit: policy.limit, remaining: Int(max(0, limit - live - taken * Int64(cost))),
                 resetAfterMilliseconds: max(0, reset), retryAfterMilliseconds: max(0, retry))
@@ -246,13 +248,16 @@ public final class RedisStore: RateLimitStore {
     }
 
     /// `{taken, level before, now}` from the token-bucket script: the first `taken` of `count`
-    /// checks got their tokens, the rest were denied, each decided as `TokenBucket` would.
-    private static func tokenBucketDecisions(
+    /// checks got their tokens, the rest were denied, each decided as `TokenBucket` would. A
+    /// reply whose level is outside the bucket, or too low for what it says was taken, is refused.
+    static func tokenBucketDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
         batchDecisions(from: result, count: count, fieldCount: 3, key: key) { taken, fields in
             let (level, now) = (fields[1], fields[2])
             let need = TokenBucket.need(cost: cost, policy: policy)
+            let (takenTotal, overflow) = taken.multipliedReportingOverflow(by: need)
+            guard (0...policy.bucketCapacity).contains(level), !overflow, takenTotal <= level else { return nil }
             return (0..<Int64(count)).map { index in
                 let allowed = index < taken
                 return TokenBucket.decision(
@@ -264,10 +269,10 @@ public final class RedisStore: RateLimitStore {
 
     /// The decisions of a batch script's `count` checks, made by `decide` from its reply:
     /// `fieldCount` integers, the first being how many of the checks it took (at most `count`);
-    /// or the error to give every check.
+    /// or the error to give every check (also when `decide` finds the reply inconsistent: nil).
     private static func batchDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, fieldCount: Int, key: String,
-        decide: (_ taken: Int64, _ fields: [Int64]) -> [Decision]
+        decide: (_ taken: Int64, _ fields: [Int64]) -> [Decision]?
     ) -> Result<[Decision], RateLimitError> {
         switch result {
         case .failure(let error):
@@ -278,7 +283,8 @@ public final class RedisStore: RateLimitStore {
             guard values.count == fieldCount, fields.count == fieldCount, (0...Int64(count)).contains(fields[0]) else {
                 return .failure(unexpected(value, key: key))
             }
-            return .success(decide(fields[0], fields))
+            guard let decisions = decide(fields[0], fields) else { return .failure(unexpected(value, key: key)) }
+            return .success(decisions)
         }
     }
 
