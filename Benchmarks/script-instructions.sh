@@ -28,11 +28,18 @@ redis_pid=$!
 trap 'kill -9 $redis_pid 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.2; done
 
-# count NAME COMMAND...: instructions per call of COMMAND (a warm-up of 500 calls is not counted).
+# count NAME COMMAND...: instructions per call of COMMAND (a warm-up of 500 calls is not counted);
+# stops if COMMAND answers with an error, which would be counted instead.
 count() {
     local name=$1
     shift
     redis-cli -p "$port" flushall >/dev/null
+    local reply
+    reply=$(redis-cli -p "$port" "$@")
+    if grep -qE '^[A-Z]{3,} ' <<<"$reply"; then # an error reply: ERR …, NOSCRIPT …
+        echo "$name: $reply" >&2
+        exit 1
+    fi
     redis-benchmark -p "$port" -n 500 -P 16 -c 1 -q "$@" >/dev/null 2>&1
     callgrind_control -i on "$redis_pid" >/dev/null 2>&1
     callgrind_control -z "$redis_pid" >/dev/null 2>&1

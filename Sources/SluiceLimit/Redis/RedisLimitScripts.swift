@@ -10,8 +10,9 @@ import SluiceRedis
 /// from (see each). Every key written gets an expiry: the time after which its state no longer
 /// matters, plus a grace so that a command delayed in flight, or a clock running a little
 /// apart, never finds a key gone early.
-/// Redis turns Lua numbers into integers on return; all arithmetic stays below 2^53, where
-/// Lua's doubles are exact. Numeric strings (arguments, stored state) are read by arithmetic,
+/// Redis turns Lua numbers into integers on return; the arithmetic whose result counts stays
+/// within 2^53, where Lua's doubles are exact (a token-bucket cost beyond that only ever makes a
+/// quotient below 1). Numeric strings (arguments, stored state) are read by arithmetic,
 /// `s + 0`, not `tonumber(s)` (kept where the value may be missing): Redis's Lua 5.1 `tonumber`
 /// parses a string twice, and those parses were a fifth of a token-bucket call's instructions
 /// inside Redis.
@@ -156,7 +157,8 @@ public enum RedisLimitScripts {
 
     /// What both sliding-window scripts share: `units(run)` of a member `"<ms>:<units>"`,
     /// `run(ms, units)` to make one, `summary()`: live units, oldest and newest ms and the
-    /// newest run's units from KEYS[2] (`0, nil, nil, 0` when there is none), and `saveSummary`,
+    /// newest run's units from KEYS[2] (`0, nil, nil, 0` when there is none, or one not in this
+    /// form, which is then rebuilt as a lost summary is), and `saveSummary`,
     /// which writes them back with a new expiry in ms, or keeping the one there is.
     private static let slidingWindowSummary = """
         local function units(run) return string.match(run, ':(%d+)$') + 0 end
@@ -185,7 +187,7 @@ public enum RedisLimitScripts {
     /// one `SET … PX` to write it and its expiry, where a hash took `HMGET`, `HSET` and `PEXPIRE`
     /// (8% fewer instructions a call inside Redis). ARGV: now, limit, the capacity (burst × window
     /// ms), what a check takes (cost × window ms), grace, and the number of checks `n` (one loop
-    /// turn's checks of this bucket, default 1). Takes for as many of the `n` checks as the bucket
+    /// turn's checks of this bucket, default 1). Takes `need` for as many of the `n` checks as the bucket
     /// holds, in order, and returns `{taken, level before, now}`; the store derives each check's
     /// decision as `TokenBucket` does. The checks that fit are `floor(level / need)`: a quotient
     /// that rounds up to the next integer is taken back one, so the count is exact while the

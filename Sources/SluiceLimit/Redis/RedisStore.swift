@@ -226,7 +226,9 @@ public final class RedisStore: RateLimitStore {
 
     /// `{taken, live units before, countedAt, resetAfter, retryAfter}` from the sliding-window
     /// script: the first `taken` of `count` checks were logged, the rest were denied, each decided
-    /// as `SlidingWindowLog` would. A reply that counts more than the limit allows is refused.
+    /// as `SlidingWindowLog` would. A reply that counts more than the limit allows is refused
+    /// (only a log corrupted in Redis gives one): its checks fail as a store error, and what the
+    /// script logged stays, erring on the strict side.
     static func slidingWindowDecisions(
         from result: Result<RESPValue, RedisError>, count: Int, cost: Int, policy: RateLimitPolicy, key: String
     ) -> Result<[Decision], RateLimitError> {
