@@ -84,6 +84,7 @@ public final class RedisServer: @unchecked Sendable {
     /// Starts the process again on the same port (after ``stop()``).
     public func start() throws {
         precondition(process == nil, "redis-server on port \(port) is already running")
+        _ = Self.orphansStopped
         let process = Process()
         process.executableURL = try Self.executable("redis-server")
         let logFile = directory.appendingPathComponent("redis.log").path
@@ -120,6 +121,27 @@ public final class RedisServer: @unchecked Sendable {
             usleep(10_000)
         }
     }
+
+    /// Servers of a test run that ended without stopping them (it crashed, or was killed): each
+    /// is stopped, and its directory removed, once per test process before its first server
+    /// starts. Such a server is known by its working directory (its `--dir`, under
+    /// ``makeDirectory(port:)``'s prefix) and by its parent: it was handed to init (PID 1) when
+    /// the test process died, while a live run's servers are still its children.
+    private static let orphansStopped: Void = {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-").path
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+        for pid in pids {
+            guard let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                name.hasPrefix("redis-server"),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                status.contains("\nPPid:\t1\n"),
+                let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                directory.hasPrefix(prefix)
+            else { continue }
+            Glibc.kill(pid, SIGKILL)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }()
 
     /// Whether the server answering on `port` is `process`: its `INFO` names the process; one
     /// that wants a password cannot say, so the process must still be running a moment later.
