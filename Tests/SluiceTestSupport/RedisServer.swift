@@ -122,12 +122,14 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
-    /// Servers of a test run that ended without stopping them (it crashed, or was killed): each
-    /// is stopped, and its directory removed, once per test process before its first server
-    /// starts. Such a server is known by its working directory (its `--dir`, under
-    /// ``makeDirectory(port:)``'s prefix) and by its parent: it was handed to init (PID 1) when
-    /// the test process died, while a live run's servers are still its children.
-    private static let orphansStopped: Void = {
+    /// ``stopOrphanedServers()``, once per test process before its first server starts.
+    private static let orphansStopped: Void = stopOrphanedServers()
+
+    /// Stops the servers of test runs that ended without stopping them (they crashed, or were
+    /// killed), and removes their directories. Such a server is known by its working directory
+    /// (its `--dir`, under ``makeDirectory(port:)``'s prefix) and by its parent: it was handed to
+    /// init (PID 1) when its test process died, while a live run's servers are still its children.
+    public static func stopOrphanedServers() {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-").path
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
         for pid in pids {
@@ -141,7 +143,7 @@ public final class RedisServer: @unchecked Sendable {
             Glibc.kill(pid, SIGKILL)
             try? FileManager.default.removeItem(atPath: directory)
         }
-    }()
+    }
 
     /// Whether the server answering on `port` is `process`: its `INFO` names the process; one
     /// that wants a password cannot say, so the process must still be running a moment later.
