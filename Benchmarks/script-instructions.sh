@@ -2,10 +2,9 @@
 # Instructions inside Redis per call of the sliding-window and token-bucket scripts, counted by
 # callgrind: redis-server runs under valgrind, redis-benchmark sends the calls the store sends for
 # one hot key (-P 16), and the count covers everything Redis does for them (reading, the script,
-# replying). Unlike calls per
-# second, the count does not move with a noisy host, so it shows what a change to a script saved.
-# Under valgrind each call lands in a millisecond of its own, so the sliding-window figure is
-# its costlier case (each call moves a run into the sorted set).
+# replying). Unlike calls per second, the count does not move with a noisy host, so it shows what
+# a change to a script saved. Under valgrind each call lands in a millisecond of its own, so the
+# sliding-window figure is its costlier case (each call moves a run into the sorted set).
 #
 #   Benchmarks/script-instructions.sh [calls] [checks-per-call]     (defaults 5000 and 16)
 set -euo pipefail

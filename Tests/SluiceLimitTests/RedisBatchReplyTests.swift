@@ -48,7 +48,7 @@ import Testing
             Self.reply(3, 5, 7, 1_000, 400),  // six units logged on top of five, limit ten
             Self.reply(1, 11, 7, 1_000, 400),  // a unit logged past the limit
             Self.reply(0, -1, 7, 1_000, 400),  // fewer than no units counted
-            Self.reply(1, .max, 7, 1_000, 400),
+            Self.reply(1, .max, 7, 1_000, 400),  // more units counted than any limit allows
         ] {
             #expect(throws: RateLimitError.self) { try decide(inconsistent).get() }
         }

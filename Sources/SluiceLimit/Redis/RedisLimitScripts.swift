@@ -14,8 +14,8 @@ import SluiceRedis
 /// within 2^53, where Lua's doubles are exact (a token-bucket cost beyond that only ever makes a
 /// quotient below 1). Numeric strings (arguments, stored state) are read by arithmetic,
 /// `s + 0`, not `tonumber(s)` (kept where the value may be missing): Redis's Lua 5.1 `tonumber`
-/// parses a string twice, and those parses were a fifth of a token-bucket call's instructions
-/// inside Redis.
+/// parses a string twice, at about twice the cost, and its calls were a fifth of a token-bucket
+/// call's instructions inside Redis (`Benchmarks/script-instructions.sh` counts them).
 public enum RedisLimitScripts {
     /// The Lua source of an algorithm's script (for `redis-benchmark` and for reading).
     public static func source(of algorithm: String) -> String {
