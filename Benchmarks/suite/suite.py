@@ -17,6 +17,7 @@ RESULTS = harness.ROOT / "Benchmarks" / "RESULTS.md"
 CHART = harness.ROOT / "Benchmarks" / "results.png"
 HUGE = 1_000_000_000  # a limit no run reaches: every request passes
 STEAL_RETRY_PERCENT = 5  # a measured run with more steal than this is run again ...
+STALL_RETRY_MS = 10  # ... as is a latency run in which the probe itself went unscheduled for longer ...
 STEAL_RETRIES = 2  # ... at most this many times
 
 
@@ -91,7 +92,8 @@ class Suite:
         sluice_runs, peer_runs = self.alternate(sluice_args, self.nginx_url(peer_path),
                                                 lambda url: harness.wrk(url, self.seconds, self.connections))
         row = {"scenario": name, "peer": peer, "path": peer_path, "args": sluice_args, "sluice": self.median(sluice_runs),
-               "nginx": self.median(peer_runs), "bound": bound, "expect_denials": expect_denials}
+               "nginx": self.median(peer_runs), "round_ratios": round_ratios(sluice_runs, peer_runs), "bound": bound,
+               "expect_denials": expect_denials}
         self.rows.append(row)
         self.print_row(row)
         return row
@@ -106,8 +108,11 @@ class Suite:
         Sluice, the first 0.2 s at 20k req/s had a p99 of 12 to 20 ms. Unwarmed, a latency row
         charged that to Sluice alone. Each Sluice round also starts from an empty Redis, so a
         round's counts do not carry into the next. A run during which the hypervisor took more than
-        STEAL_RETRY_PERCENT of the CPU (this is a virtual machine on a shared host) measured the host:
-        it is run again, on either side alike, and the least disturbed run is kept."""
+        STEAL_RETRY_PERCENT of the CPU (this is a virtual machine on a shared host), or during which
+        the latency probe itself waited more than STALL_RETRY_MS to be scheduled (a few ms is the
+        two cores' ordinary sharing, tens of ms a hiccup of the host that charges every request it
+        held back), measured the host: it is run again, on either side alike, and the least
+        disturbed run is kept."""
         sluice_runs, peer_runs = [], []
 
         def warm_then_measure(url: str) -> dict:
@@ -115,13 +120,16 @@ class Suite:
             before = harness.cpu_ticks()
             return {**measure(url), "steal": harness.steal_percent(before)}
 
+        def disturbed(run: dict) -> bool:
+            return run["steal"] > STEAL_RETRY_PERCENT or run.get("probeStall", 0) > STALL_RETRY_MS
+
         def least_disturbed(attempt) -> dict:
-            """`attempt()` again while the host stole more than STEAL_RETRY_PERCENT of the CPU during it, up to
-            STEAL_RETRIES times; the run with the least steal."""
+            """`attempt()` again while the host disturbed it, up to STEAL_RETRIES times; an
+            undisturbed run if there is one, else the one with the least steal, then stall."""
             runs = [attempt()]
-            while runs[-1]["steal"] > STEAL_RETRY_PERCENT and len(runs) <= STEAL_RETRIES:
+            while disturbed(runs[-1]) and len(runs) <= STEAL_RETRIES:
                 runs.append(attempt())
-            return min(runs, key=lambda run: run["steal"])
+            return min(runs, key=lambda run: (disturbed(run), run["steal"], run.get("probeStall", 0)))
 
         for round_ in range(self.rounds):
             def sluice_attempt() -> dict:
@@ -154,7 +162,8 @@ class Suite:
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         bound = f"  bound {row['bound'][0]} {row['bound'][1]:,.0f}/s" if row["bound"] else ""
         print(f"{row['scenario']:<42} sluice {s['rps']:>10,.0f}/s p99 {s['p99']:6.2f} ms   "
-              f"{row['peer']:<22} {n['rps']:>10,.0f}/s p99 {n['p99']:6.2f} ms   {ratio:5.2f}x{bound}"
+              f"{row['peer']:<22} {n['rps']:>10,.0f}/s p99 {n['p99']:6.2f} ms   {ratio:5.2f}x "
+              f"(rounds {ratio_range(row['round_ratios'])}){bound}"
               f"  steal {s['steal']:.0f}%/{n['steal']:.0f}%", flush=True)
 
     def throughput(self) -> None:
@@ -266,6 +275,17 @@ def hold_connections(port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def round_ratios(sluice_runs: list[dict], peer_runs: list[dict]) -> list[float]:
+    """Each round's Sluice req/s over the peer's: the two ran back to back, so a round's ratio
+    is spared the host's slower drift that the medians of each side are not."""
+    return [s["rps"] / n["rps"] for s, n in zip(sluice_runs, peer_runs) if n["rps"]]
+
+
+def ratio_range(ratios: list[float]) -> str:
+    """The lowest and highest of the rounds' ratios: how far the host's noise moved the ratio."""
+    return f"{min(ratios):.2f}–{max(ratios):.2f}×" if ratios else "—"
+
+
 def percentiles(latency: dict, prefix: str = "") -> str:
     """p50 / p99 / p99.9 in ms, of the whole latency or (prefix "server") of the server's share."""
     keys = ("p50", "p99", "p999") if not prefix else tuple(prefix + key.capitalize() for key in ("p50", "p99", "p999"))
@@ -279,15 +299,18 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC.",
         f"Machine: {harness.machine()}. Loopback only; Sluice `--loops {suite.workers}` and nginx "
         f"`worker_processes {suite.workers}`; wrk 1 thread, {suite.connections} connections, {suite.seconds} s per run, "
-        f"{suite.rounds} rounds alternating which side runs first; medians shown. Before each measured run (here and "
-        "in the latency table) the side gets an unmeasured 1 s wrk run, and each Sluice starts from an empty Redis. "
+        f"{suite.rounds} rounds alternating which side runs first; medians shown, and the lowest and highest of the "
+        "rounds' own ratios (each round runs the two sides back to back), which show how far the host moved a ratio. "
+        "Before each measured run (here and in the latency table) the side gets an unmeasured 1 s wrk run, and each "
+        "Sluice starts from an empty Redis. "
         "Redis runs on the same machine. A run during which the hypervisor took more than "
         f"{STEAL_RETRY_PERCENT}% of this virtual machine's CPU time (steal, from /proc/stat) is run again, on either "
         f"side alike, up to {STEAL_RETRIES} times, keeping the least disturbed; a note's steal is the most that a kept "
         "run of that row had (Sluice's / the peer's): rows with a high steal are the host's noise, not either server.",
         "",
-        "| scenario | Sluice req/s | peer | peer req/s | ratio | Sluice p50 / p99 ms | peer p50 / p99 ms | note |",
-        "|---|---:|---|---:|---:|---:|---:|---|",
+        "| scenario | Sluice req/s | peer | peer req/s | ratio | rounds' ratios | Sluice p50 / p99 ms | peer p50 / p99 ms "
+        "| note |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in suite.rows:
         s, n = row["sluice"], row["nginx"]
@@ -302,6 +325,7 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
         notes.append(f"steal up to {s['steal']:.0f}% / {n['steal']:.0f}%")
         ratio = s["rps"] / n["rps"] if n["rps"] else float("nan")
         lines.append(f"| {row['scenario']} | {s['rps']:,.0f} | {row['peer']} | {n['rps']:,.0f} | {ratio:.2f}× | "
+                     f"{ratio_range(row['round_ratios'])} | "
                      f"{s['p50']:.2f} / {s['p99']:.2f} | {n['p50']:.2f} / {n['p99']:.2f} | {'; '.join(notes)} |")
     lines += ["", f"Latency at half load: `LatencyProbe` offers half of Sluice's maximum from the table above to each side "
               f"at a fixed rate for {suite.seconds} s on {suite.connections} keep-alive connections (open loop: each request "
@@ -311,7 +335,9 @@ def write_results(suite: Suite, command: str, started: datetime.datetime) -> Non
               "still counts) to when the kernel received the answer (a receive timestamp, so a probe late to read does "
               "not count). Medians of the rounds. The note gives the probe's "
               "longest stall between two wakeups in any round (Sluice's runs / the peer's): a tail about that long is "
-              "the machine's, not the server's; non-2xx and unanswered counts are the worst round's.", "",
+              "the machine's, not the server's; a run in which the probe stalled more than "
+              f"{STALL_RETRY_MS} ms is run again like one with steal, either side alike. Non-2xx and unanswered counts "
+              "are the worst round's.", "",
               "| scenario | offered req/s | Sluice p50 / p99 / p99.9 ms | server's share p50 / p99 / p99.9 ms | peer | "
               "peer p50 / p99 / p99.9 ms | server's share p50 / p99 / p99.9 ms | note |",
               "|---|---:|---:|---:|---|---:|---:|---|"]
